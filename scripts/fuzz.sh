@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Usage: scripts/fuzz.sh [package pattern...]   (default ./...)
+# Runs every Fuzz target for FUZZTIME (default 10s) each, one at a time: `go test -fuzz` accepts a
+# single target per run. New crashers land in the package's testdata/fuzz/ as usual.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+fuzztime=${FUZZTIME:-10s}
+patterns=("$@")
+((${#patterns[@]})) || patterns=(./...)
+
+# `go test -list` prints matching names, then "ok <pkg> <time>" for each package with tests.
+mapfile -t targets < <(
+	go test -list '^Fuzz' "${patterns[@]}" |
+		awk '/^Fuzz/ { names[n++] = $1; next } /^ok/ { for (i = 0; i < n; i++) print $2, names[i] } { n = 0 }'
+)
+
+if ((${#targets[@]} == 0)); then
+	echo "fuzz: no Fuzz targets in ${patterns[*]}"
+	exit 0
+fi
+
+failed=0
+for target in "${targets[@]}"; do
+	read -r pkg name <<<"$target"
+	echo "fuzz: $pkg $name for $fuzztime"
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" || failed=$((failed + 1))
+done
+echo "fuzz: ${#targets[@]} targets, $failed failed"
+((failed == 0))
