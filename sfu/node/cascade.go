@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,6 +132,9 @@ func (n *Node) startCascade() error {
 	n.rooms.AddHooks(rt.hooks)
 	if mux, ok := n.http.Handler.(*http.ServeMux); ok {
 		mux.HandleFunc("/api/join-url", rt.joinURL)
+		entry := newEntryRouter(rt)
+		entry.start()
+		mux.Handle(entryPrefix, entry)
 	}
 	return nil
 }
@@ -137,6 +142,8 @@ func (n *Node) startCascade() error {
 // joinURL answers /api/join-url?room=&region=: the signaling URL of the
 // node a participant of that region should join (region, then load; see
 // cluster.ChooseEdge). Any node serves any room, so this only optimizes.
+// Clients that must survive the death of that node should be given the
+// cluster entry URL instead (cascade_entry.go): "entry" in the answer.
 func (rt *cascadeRuntime) joinURL(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("room") == "" {
@@ -149,7 +156,11 @@ func (rt *cascadeRuntime) joinURL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"url": n.SignalingURL, "node": n.ID, "region": n.Region})
+	entry := "ws://" + r.Host + strings.TrimSuffix(entryPrefix, "/")
+	if reg := q.Get("region"); reg != "" {
+		entry += "/" + url.PathEscape(reg)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"url": n.SignalingURL, "node": n.ID, "region": n.Region, "entry": entry})
 }
 
 func (rt *cascadeRuntime) start() error {
