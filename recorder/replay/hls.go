@@ -66,10 +66,16 @@ func codecString(codec string, init []byte) string {
 			return fmt.Sprintf("avc1.%02x%02x%02x", init[i+5], init[i+6], init[i+7])
 		}
 		return "avc1.42e01f"
-	case "vp8":
-		return "vp8"
-	case "vp9":
-		return "vp09.00.10.08"
+	case "vp8", "vp9":
+		// The VP codec ISO-BMFF binding's form ("vp08.00.10.08"), read from
+		// the vpcC box. A bare "vp8" is no MP4 codecs value: players that do
+		// read VP8 from MP4 (Firefox) refuse it. Chromium refuses any vp08
+		// in MP4, which is why the web app plays VP8 lessons from play.webm.
+		fourcc := map[string]string{"vp8": "vp08", "vp9": "vp09"}[codec]
+		if e, err := fmp4x.ParseEntry(init); err == nil && e.FourCC == fourcc {
+			return e.VPCodecString()
+		}
+		return fourcc + ".00.10.08"
 	case "opus":
 		return "opus"
 	}

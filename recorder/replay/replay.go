@@ -1,7 +1,9 @@
 // Package replay serves the asset library over HTTP: list and search
 // assets, get one (metadata, chapters, timeline), play it as HLS (the
 // recorded fMP4 fragments are the HLS segments, addressed by byte range,
-// so nothing is remuxed to play) and download its files.
+// so nothing is remuxed to play) and download its files. VP8 lessons, which
+// Chromium cannot play from MP4, are also served as one WebM file remuxed
+// at read time (webm.go).
 //
 // Routes (mount the handler at "/api/assets", "/api/assets/" and "/media/"):
 //
@@ -10,6 +12,7 @@
 //	GET /media/{id}/master.m3u8
 //	GET /media/{id}/hls/{track}.m3u8
 //	GET /media/{id}/files/{path...}   (?download=1 for an attachment)
+//	GET /media/{id}/play.webm[?video=&audio=]   (VP8/VP9 + Opus remuxed to WebM)
 package replay
 
 import (
@@ -78,6 +81,7 @@ func New(cfg Config) http.Handler {
 	h.mux.HandleFunc("GET /media/{id}/master.m3u8", h.master)
 	h.mux.HandleFunc("GET /media/{id}/hls/{track}", h.media)
 	h.mux.HandleFunc("GET /media/{id}/files/{path...}", h.file)
+	h.mux.HandleFunc("GET /media/{id}/play.webm", h.playWebM)
 	return h
 }
 
