@@ -69,7 +69,7 @@ func startClusterProc(t *testing.T, natsURL, id, region string) *clusterProc {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		<-readerDone
-		if t.Failed() {
+		if t.Failed() || os.Getenv("CLASSCAST_TEST_LOGS") != "" {
 			t.Logf("--- log of %s ---\n%s", id, p.log.String())
 		}
 	})
