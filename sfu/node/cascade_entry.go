@@ -61,6 +61,7 @@ type entryRouter struct {
 	keys  signaling.Keys
 	log   *slog.Logger
 	proxy *httputil.ReverseProxy
+	base  *http.Transport
 
 	mu sync.Mutex
 	// live proxied connections; cancel cuts one.
@@ -104,6 +105,7 @@ func newEntryRouter(rt *cascadeRuntime) *entryRouter {
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     30 * time.Second,
 	}
+	e.base = base
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetXForwarded()
@@ -131,6 +133,7 @@ func (e *entryRouter) run(events <-chan cluster.NodeEvent) {
 		select {
 		case <-e.rt.ctx.Done():
 			n := e.cutWhere(func(*entryRoute) bool { return true })
+			e.base.CloseIdleConnections()
 			e.log.Debug("cluster entry closed", "reason", "node closing", "cut", n)
 			return
 		case ev := <-events:
