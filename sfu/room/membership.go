@@ -92,7 +92,9 @@ func iceServers(cfg Config) []*livekit.ICEServer {
 func (r *Room) Resume(identity, sid string, sink SignalSink) (*Participant, error) {
 	var p *Participant
 	if err := r.do(func() {
-		if cur, ok := r.participants[identity]; ok && cur.sid == sid {
+		// A mirror (or ingest) keeps its origin's SID but has no peer
+		// connections here: only a local participant can resume.
+		if cur, ok := r.participants[identity]; ok && cur.sid == sid && !cur.external {
 			p = cur
 		}
 	}); err != nil {
