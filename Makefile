@@ -41,11 +41,11 @@ vet: ## go vet ./...
 test: ## deps, go vet, go test -race, then the browser tests
 	scripts/install-test-deps.sh
 	$(GO) vet ./...
-	$(GO) test -race -timeout 25m ./...
+	scripts/go-test.sh
 	$(MAKE) test-browser
 
 test-go: ## go test -race ./... only
-	$(GO) test -race -timeout 25m ./...
+	scripts/go-test.sh
 
 test-browser: ## browser tests: livekit-client in Chromium against a -race build of classcast
 	scripts/npm-ci.sh tests/browser

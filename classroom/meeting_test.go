@@ -178,8 +178,8 @@ func TestMeetingSpeakers(t *testing.T) {
 	for _, p := range append(peers, host) {
 		select {
 		case <-p.room.Done():
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s still connected after meeting.end", p.id)
+		case <-time.After(30 * time.Second): // generous: a loaded CI box runs 41 clients here
+			t.Fatalf("%s still connected 30 s after meeting.end (err %v)", p.id, p.room.Err())
 		}
 		var le *client.LeaveError
 		err := p.room.Err()

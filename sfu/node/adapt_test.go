@@ -122,7 +122,7 @@ func TestBandwidthAdaptationShaped(t *testing.T) {
 	lab.Shape("300kbit")
 	aw.resetGap()
 	g0 := goodFrames()
-	step("300 kbit/s: lowest layer", 20*time.Second, func() bool { return layer() == 0 })
+	step("300 kbit/s: lowest layer", 30*time.Second, func() bool { return layer() == 0 })
 	time.Sleep(3 * time.Second)
 	if gap, pk := aw.resetGap(); pk == 0 || gap > time.Second {
 		t.Errorf("audio interrupted at 300 kbit/s: %d packets, longest gap %v", pk, gap)
@@ -130,7 +130,7 @@ func TestBandwidthAdaptationShaped(t *testing.T) {
 
 	lab.Shape("80kbit")
 	var pausedSince time.Time
-	step("80 kbit/s: video paused", 20*time.Second, func() bool {
+	step("80 kbit/s: video paused", 30*time.Second, func() bool {
 		if !aw.isPaused(rv.SID) {
 			pausedSince = time.Time{}
 			return false
@@ -147,7 +147,7 @@ func TestBandwidthAdaptationShaped(t *testing.T) {
 	}
 
 	lab.Shape("")
-	step("cap lifted: resumed", 20*time.Second, func() bool { return !aw.isPaused(rv.SID) })
+	step("cap lifted: resumed", 45*time.Second, func() bool { return !aw.isPaused(rv.SID) })
 	step("cap lifted: top layer", 40*time.Second, func() bool { return layer() == 2 })
 
 	lab.Shape("2mbit")

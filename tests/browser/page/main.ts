@@ -163,6 +163,12 @@ async function subscriberStats(): Promise<SubscriberStats> {
   return out;
 }
 
+// rawVideoStats is the whole inbound-rtp record of the remote camera (diagnostics: NACK, PLI,
+// freeze and frame counters as Chromium reports them).
+async function rawVideoStats(): Promise<Record<string, unknown> | undefined> {
+  return (await inbound(remoteCamera(), 'video')) as Record<string, unknown> | undefined;
+}
+
 async function publisherLayers(): Promise<SenderLayer[]> {
   const cam = mustRoom().localParticipant.getTrackPublication(Track.Source.Camera)?.videoTrack;
   const stats = (await cam?.getSenderStats()) ?? [];
@@ -188,7 +194,7 @@ async function leave(): Promise<void> {
   room = undefined;
 }
 
-const api = { join, subscriberStats, publisherLayers, setVideoDimensions, leave, events };
+const api = { join, subscriberStats, rawVideoStats, publisherLayers, setVideoDimensions, leave, events };
 export type Harness = typeof api;
 
 declare global {
