@@ -159,11 +159,19 @@ export function mountAdmin(root: HTMLElement): () => void {
           : h('p.empty', { dataset: { state: 'empty' } }, tx('noRecordings')),
       );
     };
+    video.addEventListener('error', () => {
+      if (!hls && video.error) playerMsg.textContent = t('playerError', { reason: video.error.message || `code ${video.error.code}` });
+    });
     const play = (a: Asset) => {
       hls?.destroy();
+      hls = undefined;
       playerMsg.textContent = a.title || a.id;
       const src = withToken(assetPlaylist(a.id), token);
-      if (Hls.isSupported()) {
+      if (hasVP8Video(a)) {
+        // The recorder stores VP8 as VP8 in fMP4, which Chromium's MP4 parser (so hls.js over MSE
+        // too) refuses; the server remuxes such lessons to one seekable WebM (camera + microphone).
+        video.src = withToken(`/media/${encodeURIComponent(a.id)}/play.webm`, token);
+      } else if (Hls.isSupported()) {
         hls = new Hls({ xhrSetup: (xhr) => xhr.setRequestHeader('authorization', `Bearer ${token}`) });
         hls.on(Hls.Events.ERROR, (_e, data) => {
           console.warn('hls error', data.type, data.details, data.fatal, data.reason ?? '', data.response?.code ?? '');
@@ -239,4 +247,10 @@ export function mountAdmin(root: HTMLElement): () => void {
     if (timer) clearInterval(timer);
     hls?.destroy();
   };
+}
+
+/** The list API returns each asset's tracks, which the shared Asset type does not declare. */
+function hasVP8Video(a: Asset): boolean {
+  const tracks = (a as Asset & { tracks?: { kind: string; codec: string }[] }).tracks ?? [];
+  return tracks.some((tr) => tr.kind === 'video' && tr.codec === 'vp8');
 }
