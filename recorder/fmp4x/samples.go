@@ -15,6 +15,11 @@ type Sample struct {
 	Sync     bool
 }
 
+// maxSamples bounds a trun's sample count: a trun whose entries carry no
+// fields (all from tfhd defaults) could otherwise claim four billion
+// samples in a few bytes. The recorder writes at most a few hundred.
+const maxSamples = 1 << 16
+
 // maxMoof bounds the moof read for one fragment: a 2 s fragment of 60 fps
 // video needs under 2 KiB, so this only refuses garbage.
 const maxMoof = 4 << 20
@@ -161,7 +166,7 @@ func (d *trafDefaults) samples() ([]Sample, error) {
 			per += 4
 		}
 	}
-	if n < 0 || len(b) < p+n*per {
+	if n < 0 || n > maxSamples || len(b) < p+n*per {
 		return nil, fmt.Errorf("%w: trun entries", ErrBadBox)
 	}
 	out := make([]Sample, 0, n)

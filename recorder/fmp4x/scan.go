@@ -184,7 +184,7 @@ func parseTrun(b []byte, f *Fragment) error {
 			per += 4
 		}
 	}
-	if n < 0 || len(b) < p+n*per {
+	if n < 0 || n > maxSamples || len(b) < p+n*per {
 		return fmt.Errorf("%w: trun entries", ErrBadBox)
 	}
 	f.Samples = n
