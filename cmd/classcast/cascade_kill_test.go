@@ -237,3 +237,104 @@ func TestKillEdgeClientMovesToLiveEdge(t *testing.T) {
 		t.Logf("NOTE: video came back after %v, over the 5 s target", media)
 	}
 }
+
+// TestKillOriginRoomMovesToNewOrigin: the origin process is killed with
+// SIGKILL while a teacher publishes on it and a classroom watches through
+// edge-a. Both were given cluster entry URLs on edge-b. The teacher's client
+// rejoins through its URL and lands on a live node; once the dead origin's
+// lease expires (no renewal for 5 heartbeats) that node claims the room,
+// edge-a follows it, and the classroom — whose own connection never
+// dropped — receives the teacher's video again.
+func TestKillOriginRoomMovesToNewOrigin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three servers")
+	}
+	es, err := cluster.StartEmbedded(cluster.EmbeddedOptions{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(es.Shutdown)
+	origin := startClusterProc(t, es.ClientURL(), "origin", "beijing")
+	startClusterProc(t, es.ClientURL(), "edge-a", "gansu")
+	edgeB := startClusterProc(t, es.ClientURL(), "edge-b", "gansu")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var pumps sync.WaitGroup
+	defer pumps.Wait()
+	defer cancel()
+	api := loopbackClientAPI(t)
+
+	var teacherBack atomic.Int32
+	teacher, err := client.Connect(ctx, edgeB.url+"/cluster/beijing", killTestToken(t, "teacher", true), client.WithAPI(api),
+		client.WithCallbacks(client.Callbacks{OnReconnected: func(full bool) {
+			if full {
+				teacherBack.Add(1)
+			}
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer teacher.Close()
+	if got := servingNode(teacher); got != "origin" {
+		t.Fatalf("teacher routed to %q, want origin (the beijing node)", got)
+	}
+	cam, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "teacher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := teacher.PublishTrack(ctx, cam, client.PublishOptions{Name: "camera", Source: livekit.TrackSource_CAMERA}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := media.OpenFile("../../client-sdk/go/testdata/vp8_180p.ivf", 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pumps.Add(1)
+	go func() {
+		defer pumps.Done()
+		defer src.Close()
+		_ = media.Pump(ctx, src, cam, nil)
+	}()
+
+	var classDrops atomic.Int32
+	class, err := client.Connect(ctx, edgeB.url+"/cluster/gansu", killTestToken(t, "class-a", false), client.WithAPI(api),
+		client.WithAutoDrain(), client.WithCallbacks(client.Callbacks{OnReconnecting: func(error) { classDrops.Add(1) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer class.Close()
+	if got := servingNode(class); got != "edge-a" {
+		t.Fatalf("classroom routed to %q, want edge-a", got)
+	}
+	waitUntil(t, 20*time.Second, "classroom decoding the teacher through edge-a", func() bool { return decodingVideo(class) })
+	oldSID := ""
+	for _, tr := range class.RemoteTracks() {
+		oldSID = tr.SID
+	}
+
+	killed := time.Now()
+	if err := origin.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "teacher rejoined through its entry URL", func() bool { return teacherBack.Load() > 0 })
+	rejoined := time.Since(killed)
+	newHome := servingNode(teacher)
+	var again time.Duration
+	waitUntil(t, 40*time.Second, "classroom decoding the teacher's republished video", func() bool {
+		for _, tr := range class.RemoteTracks() {
+			if s := tr.Stats(); tr.SID != oldSID && tr.Kind == webrtc.RTPCodecTypeVideo && s.Keyframes > 0 && s.Packets > 10 {
+				again = time.Since(killed)
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("origin killed: teacher rejoined on %s after %v; classroom on edge-a decoding again after %v "+
+		"(the dead origin's lease lasts 5 heartbeats = 5 s)", newHome, rejoined.Round(time.Millisecond), again.Round(time.Millisecond))
+	if newHome == "origin" || newHome == "" {
+		t.Fatalf("teacher rejoined on %q", newHome)
+	}
+	if n := classDrops.Load(); n != 0 {
+		t.Errorf("classroom's own connection dropped %d times; its edge never died", n)
+	}
+}

@@ -269,6 +269,7 @@ func (e *entryRouter) markSuspect(id string) {
 // is gone) cluster.ChooseEdge decides. Suspects are tried only when
 // nothing else is left.
 func (e *entryRouter) pick(ctx context.Context, route *entryRoute, exclude map[string]bool) (cluster.NodeInfo, error) {
+	e.awaitDirectory(ctx)
 	all := e.rt.dir.Nodes()
 	now := time.Now()
 	e.mu.Lock()
@@ -306,10 +307,34 @@ func (e *entryRouter) pick(ctx context.Context, route *entryRoute, exclude map[s
 		}
 	}
 	n, err := cluster.ChooseEdge(nodes, req)
+	if err != nil && !exclude[e.rt.self] {
+		// Nothing known fits (directory still empty, or every node
+		// draining or busy): this node is alive and serves any room.
+		return cluster.NodeInfo{ID: e.rt.self, SignalingURL: e.rt.n.URL()}, nil
+	}
 	if err != nil {
 		return cluster.NodeInfo{}, fmt.Errorf("%w: %w", errEntryNoNode, err)
 	}
 	return n, nil
+}
+
+// awaitDirectory gives a node that has just started (or just got NATS
+// back) a moment to load the registry before it routes anyone.
+func (e *entryRouter) awaitDirectory(ctx context.Context) {
+	if e.rt.dir.Available() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, entryDialTimeout)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !e.rt.dir.Available() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (e *entryRouter) proxyError(w http.ResponseWriter, r *http.Request, err error) {
