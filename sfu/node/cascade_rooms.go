@@ -16,10 +16,13 @@ import (
 	"github.com/classcast/classcast/sfu/track"
 )
 
-// How a room spans nodes. Every node accepts every client (no redirects:
-// LiveKit clients retry the URL they were given, so a redirect would need
-// client changes; the web app can still ask /api/join-url for the best
-// node). A room's first publisher-capable joiner makes its node the origin
+// How a room spans nodes. Every node accepts every client on its own /rtc;
+// clients that must survive their node's death are given the cluster entry
+// URL instead (ws://any-node/cluster[/<region>], cascade_entry.go), which
+// proxies signaling to a live node chosen from the directory on every
+// (re)connect — LiveKit clients retry the URL they were given, and browsers
+// do not follow redirects on a WebSocket handshake. The web app can also
+// ask /api/join-url for the best node. A room's first publisher-capable joiner makes its node the origin
 // (lease in the directory). Any other node that has participants of the
 // room, or a cascade child asking for it, is an edge: it pulls the room
 // from its parent (the static --parent, else the origin) over one shared
