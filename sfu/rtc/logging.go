@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -18,15 +19,24 @@ func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
 
 type slogLogger struct{ log *slog.Logger }
 
-func (l slogLogger) Trace(string)          {}
-func (l slogLogger) Tracef(string, ...any) {}
-func (l slogLogger) Debug(m string)        { l.log.Debug(m) }
-func (l slogLogger) Debugf(f string, a ...any) {
-	l.log.Debug(fmt.Sprintf(f, a...))
+// logf formats only when the level is enabled: besides saving the work, pion
+// hands some of these calls live objects (a TrackRemote in onTrack) that its
+// other goroutines are still writing, and formatting them with %v is a data
+// race. With debug logging off nothing reads them.
+func (l slogLogger) logf(level slog.Level, f string, a []any) {
+	if !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(f, a...))
 }
+
+func (l slogLogger) Trace(string)              {}
+func (l slogLogger) Tracef(string, ...any)     {}
+func (l slogLogger) Debug(m string)            { l.log.Debug(m) }
+func (l slogLogger) Debugf(f string, a ...any) { l.logf(slog.LevelDebug, f, a) }
 func (l slogLogger) Info(m string)             { l.log.Debug(m) }
-func (l slogLogger) Infof(f string, a ...any)  { l.log.Debug(fmt.Sprintf(f, a...)) }
+func (l slogLogger) Infof(f string, a ...any)  { l.logf(slog.LevelDebug, f, a) }
 func (l slogLogger) Warn(m string)             { l.log.Debug(m) }
-func (l slogLogger) Warnf(f string, a ...any)  { l.log.Debug(fmt.Sprintf(f, a...)) }
+func (l slogLogger) Warnf(f string, a ...any)  { l.logf(slog.LevelDebug, f, a) }
 func (l slogLogger) Error(m string)            { l.log.Info(m) }
-func (l slogLogger) Errorf(f string, a ...any) { l.log.Info(fmt.Sprintf(f, a...)) }
+func (l slogLogger) Errorf(f string, a ...any) { l.logf(slog.LevelInfo, f, a) }
