@@ -124,3 +124,10 @@ func (l *limiter) warn(log *slog.Logger, key, msg string, args ...any) {
 	l.mu.Unlock()
 	log.Warn(msg, args...)
 }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

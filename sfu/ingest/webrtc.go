@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/classcast/classcast/sfu/ingest/sdpoffer"
 	"github.com/classcast/classcast/sfu/rtc"
 )
 
@@ -31,7 +32,8 @@ type WebRTCConfig struct {
 	// MediaTimeout closes a session whose media did not start (WHIP: no
 	// track; both: ICE not connected) this long after the answer. Default 15 s.
 	MediaTimeout time.Duration
-	// NegotiateTimeout bounds ICE gathering before the answer. Default 5 s.
+	// NegotiateTimeout bounds the handling of an offer: applying it,
+	// answering and ICE gathering. Default 5 s.
 	NegotiateTimeout time.Duration
 }
 
@@ -132,63 +134,26 @@ func (ss *sessions[S]) goTracked(f func()) {
 	}()
 }
 
-// answer applies the offer and returns the answer with all candidates
-// (the node's media ports are muxed, so gathering takes milliseconds and
-// clients need no trickle from us).
-// addTracks, when not nil, runs between applying the offer and answering
-// (WHEP adds its send tracks there).
-func answer(ctx context.Context, pc *webrtc.PeerConnection, offer string, timeout time.Duration, addTracks func() error) (string, error) {
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return "", fmt.Errorf("%w: offer rejected: %w", ErrBadRequest, err)
-	}
-	if addTracks != nil {
-		if err := addTracks(); err != nil {
-			return "", err
-		}
-	}
-	ans, err := pc.CreateAnswer(nil)
+// parseOffer is sdpoffer.Parse with the package's 400 error.
+func parseOffer(body []byte) (sdpoffer.Summary, error) {
+	o, err := sdpoffer.Parse(body)
 	if err != nil {
-		return "", fmt.Errorf("%w: cannot answer the offer: %w", ErrBadRequest, err)
+		return o, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return "", fmt.Errorf("%w: cannot apply the answer: %w", ErrBadRequest, err)
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-gathered:
-	case <-t.C:
-	case <-ctx.Done():
-		return "", fmt.Errorf("%w: request cancelled: %w", ErrBadRequest, ctx.Err())
-	}
-	return pc.LocalDescription().SDP, nil
+	return o, nil
 }
 
-// acceptedSections counts the answer's audio/video sections that were not
-// rejected and in which we receive (WHIP) or send (WHEP) media.
-func acceptedSections(answerSDP string, weReceive bool) int {
-	var sd sdp.SessionDescription
-	if sd.UnmarshalString(answerSDP) != nil {
-		return 0
+// answer negotiates within timeout (sdpoffer.Answer: pc is closed on every
+// error). A refused or stuck offer is the client's: 400 with the reason.
+func answer(ctx context.Context, pc *webrtc.PeerConnection, offer string, timeout time.Duration, addTracks func() error) (string, error) {
+	ans, err := sdpoffer.Answer(ctx, pc, offer, sdpoffer.Options{Timeout: timeout, AddTracks: addTracks})
+	switch {
+	case err == nil:
+		return ans, nil
+	case errors.Is(err, sdpoffer.ErrInvalid), errors.Is(err, sdpoffer.ErrTimeout), errors.Is(err, sdpoffer.ErrCancelled):
+		return "", fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
-	n := 0
-	for _, md := range sd.MediaDescriptions {
-		if (md.MediaName.Media != "audio" && md.MediaName.Media != "video") || md.MediaName.Port.Value == 0 {
-			continue
-		}
-		dir := "sendrecv"
-		for _, a := range md.Attributes {
-			switch a.Key {
-			case "sendonly", "recvonly", "inactive", "sendrecv":
-				dir = a.Key
-			}
-		}
-		if (weReceive && (dir == "recvonly" || dir == "sendrecv")) || (!weReceive && (dir == "sendonly" || dir == "sendrecv")) {
-			n++
-		}
-	}
-	return n
+	return "", err
 }
 
 // writeAnswer sends 201 Created with the answer and the session resource.
@@ -204,13 +169,13 @@ func writeAnswer(w http.ResponseWriter, location, sdpAnswer string) {
 // trickle applies a PATCH body to pc. ICE restarts are not supported: the
 // client should POST a new offer instead.
 func trickle(r *http.Request, pc *webrtc.PeerConnection) error {
-	body, err := readBody(r, "application/trickle-ice-sdpfrag", maxTrickle)
+	body, err := readBody(r, "application/trickle-ice-sdpfrag", sdpoffer.MaxTrickle)
 	if err != nil {
 		return err
 	}
-	frag, err := parseTrickle(body)
+	frag, err := sdpoffer.ParseTrickle(body)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	if frag.Ufrag != "" {
 		if rd := pc.RemoteDescription(); rd != nil && !strings.Contains(rd.SDP, "a=ice-ufrag:"+frag.Ufrag+"\r\n") &&

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/classcast/classcast/sfu/ingest/sdpoffer"
 	"github.com/classcast/classcast/sfu/track"
 )
 
@@ -80,13 +81,13 @@ func (h *WHEP) post(w http.ResponseWriter, r *http.Request, roomName, identity s
 		writeError(w, h.lim, h.log, "whep", err)
 		return
 	}
-	body, err := readBody(r, "application/sdp", maxSDP)
+	body, err := readBody(r, "application/sdp", sdpoffer.MaxSize)
 	if err != nil {
 		bodyError(w, h.lim, h.log, "whep", err)
 		return
 	}
 	offer, err := parseOffer(body)
-	if err == nil && offer.count(webrtc.RTPCodecTypeAudio, false)+offer.count(webrtc.RTPCodecTypeVideo, false) == 0 {
+	if err == nil && offer.Count(webrtc.RTPCodecTypeAudio, false)+offer.Count(webrtc.RTPCodecTypeVideo, false) == 0 {
 		err = fmt.Errorf("%w: WHEP offer receives no audio or video (recvonly sections expected)", ErrBadRequest)
 	}
 	if err != nil {
@@ -107,7 +108,7 @@ func (h *WHEP) post(w http.ResponseWriter, r *http.Request, roomName, identity s
 	writeAnswer(w, "/whep/"+roomName+"/"+identity+"/"+s.id, ans)
 }
 
-func (h *WHEP) start(ctx context.Context, roomName, identity, viewer, offerSDP string, offer offerSummary,
+func (h *WHEP) start(ctx context.Context, roomName, identity, viewer, offerSDP string, offer sdpoffer.Summary,
 	all []track.Published) (*whepSession, string, error) {
 	chosen, skipped := chooseTracks(all, offer)
 	if len(chosen) == 0 {
@@ -121,7 +122,7 @@ func (h *WHEP) start(ctx context.Context, roomName, identity, viewer, offerSDP s
 	s := newWHEPSession(h, roomName, identity, pc)
 	s.log = s.log.With("viewer", viewer)
 	ans, err := answer(ctx, pc, offerSDP, h.cfg.NegotiateTimeout, func() error { return s.addTracks(chosen) })
-	if err == nil && acceptedSections(ans, false) == 0 {
+	if err == nil && sdpoffer.AcceptedSections(ans, false) == 0 {
 		err = fmt.Errorf("%w: no section of the answer sends media", ErrUnsupported)
 	}
 	if err == nil {
@@ -141,14 +142,14 @@ func (h *WHEP) start(ctx context.Context, roomName, identity, viewer, offerSDP s
 
 // chooseTracks picks, per kind, as many tracks as the offer has receiving
 // sections, camera first, and only codecs the offer lists.
-func chooseTracks(all []track.Published, offer offerSummary) (chosen []track.Published, skipped []string) {
+func chooseTracks(all []track.Published, offer sdpoffer.Summary) (chosen []track.Published, skipped []string) {
 	all = slices.Clone(all)
 	slices.SortStableFunc(all, func(a, b track.Published) int {
 		return sourceRank(a.Info().Source) - sourceRank(b.Info().Source)
 	})
 	room := map[webrtc.RTPCodecType]int{
-		webrtc.RTPCodecTypeAudio: offer.count(webrtc.RTPCodecTypeAudio, false),
-		webrtc.RTPCodecTypeVideo: offer.count(webrtc.RTPCodecTypeVideo, false),
+		webrtc.RTPCodecTypeAudio: offer.Count(webrtc.RTPCodecTypeAudio, false),
+		webrtc.RTPCodecTypeVideo: offer.Count(webrtc.RTPCodecTypeVideo, false),
 	}
 	for _, t := range all {
 		info := t.Info()
@@ -166,7 +167,7 @@ func chooseTracks(all []track.Published, offer offerSummary) (chosen []track.Pub
 	return chosen, skipped
 }
 
-func offerHasCodec(o offerSummary, kind webrtc.RTPCodecType, codec string) bool {
+func offerHasCodec(o sdpoffer.Summary, kind webrtc.RTPCodecType, codec string) bool {
 	for _, m := range o.Media {
 		if m.Kind == kind && m.Recv && slices.Contains(m.Codecs, codec) {
 			return true

@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/classcast/classcast/sfu/ingest/sdpoffer"
 )
 
 // WHIP serves WHIP ingest (RFC 9725) under /whip/: POST /whip/<room>
@@ -100,13 +102,13 @@ func (h *WHIP) post(w http.ResponseWriter, r *http.Request, roomName string) {
 		writeError(w, h.lim, h.log, "whip", err)
 		return
 	}
-	body, err := readBody(r, "application/sdp", maxSDP)
+	body, err := readBody(r, "application/sdp", sdpoffer.MaxSize)
 	if err != nil {
 		bodyError(w, h.lim, h.log, "whip", err)
 		return
 	}
 	offer, err := parseOffer(body)
-	if err == nil && offer.count(webrtc.RTPCodecTypeAudio, true)+offer.count(webrtc.RTPCodecTypeVideo, true) == 0 {
+	if err == nil && offer.Count(webrtc.RTPCodecTypeAudio, true)+offer.Count(webrtc.RTPCodecTypeVideo, true) == 0 {
 		err = fmt.Errorf("%w: WHIP offer sends no audio or video (sendonly sections expected)", ErrBadRequest)
 	}
 	if err != nil {
@@ -122,7 +124,7 @@ func (h *WHIP) post(w http.ResponseWriter, r *http.Request, roomName string) {
 	writeAnswer(w, "/whip/"+roomName+"/"+s.id, ans)
 }
 
-func (h *WHIP) start(ctx context.Context, t WHIPTarget, offerSDP string, offer offerSummary) (*whipSession, string, error) {
+func (h *WHIP) start(ctx context.Context, t WHIPTarget, offerSDP string, offer sdpoffer.Summary) (*whipSession, string, error) {
 	pc, err := h.cfg.Engine.NewPublisherPC(webrtc.Configuration{})
 	if err != nil {
 		return nil, "", fmt.Errorf("whip: peer connection: %w", err)
@@ -130,10 +132,10 @@ func (h *WHIP) start(ctx context.Context, t WHIPTarget, offerSDP string, offer o
 	s := newWHIPSession(h, t, pc, offer)
 	ans, err := answer(ctx, pc, offerSDP, h.cfg.NegotiateTimeout, nil)
 	if err == nil {
-		s.expected = acceptedSections(ans, true)
+		s.expected = sdpoffer.AcceptedSections(ans, true)
 		if s.expected == 0 {
 			err = fmt.Errorf("%w: no offered codec is supported (offered %v; supported: H264, VP8, VP9, AV1, Opus, PCMU, PCMA)",
-				ErrUnsupported, offer.codecs())
+				ErrUnsupported, offer.Codecs())
 		}
 	}
 	if err == nil {
@@ -145,14 +147,6 @@ func (h *WHIP) start(ctx context.Context, t WHIPTarget, offerSDP string, offer o
 	}
 	s.begin()
 	return s, ans, nil
-}
-
-func (o offerSummary) codecs() []string {
-	var out []string
-	for _, m := range o.Media {
-		out = append(out, m.Codecs...)
-	}
-	return out
 }
 
 // resource handles PATCH (trickle) and DELETE of a session. The caller must

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -14,6 +15,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/classcast/classcast/sfu/ingest/sdpoffer"
 	"github.com/classcast/classcast/sfu/room"
 	"github.com/classcast/classcast/sfu/track"
 )
@@ -31,7 +33,7 @@ type whipSession struct {
 	id       string
 	target   WHIPTarget
 	pc       *webrtc.PeerConnection
-	offer    offerSummary
+	offer    sdpoffer.Summary
 	expected int // audio/video sections accepted in the answer
 	log      *slog.Logger
 
@@ -46,7 +48,7 @@ type arrival struct {
 	recv   *webrtc.RTPReceiver
 }
 
-func newWHIPSession(h *WHIP, t WHIPTarget, pc *webrtc.PeerConnection, offer offerSummary) *whipSession {
+func newWHIPSession(h *WHIP, t WHIPTarget, pc *webrtc.PeerConnection, offer sdpoffer.Summary) *whipSession {
 	s := &whipSession{h: h, id: newID("WH_"), target: t, pc: pc, offer: offer,
 		arrivals: make(chan arrival, 16), done: make(chan struct{})}
 	s.log = h.log.With("session", s.id, "room", t.Room, "identity", t.Identity)
@@ -80,9 +82,38 @@ func (s *whipSession) stop(reason string) {
 	})
 }
 
+// whipTrack is one offered section's media: one published track, fed by
+// one remote stream per simulcast layer. Only run() touches remotes and
+// prod; ssrcs is read by keyframe requests from the room.
+type whipTrack struct {
+	recv    *webrtc.RTPReceiver
+	mid     string
+	layers  []sdpoffer.Layer // lowest quality first; nil: a single stream
+	remotes [maxWHIPLayers]*webrtc.TrackRemote
+	prod    track.Producer
+	ssrcs   [maxWHIPLayers]atomic.Uint32
+}
+
+// maxWHIPLayers is how many simulcast layers a WHIP track may have
+// (sdpoffer refuses offers with more).
+const maxWHIPLayers = 3
+
+// layerOf maps a remote stream's rid to the track's layer index.
+func (t *whipTrack) layerOf(rid string) (int, bool) {
+	if len(t.layers) < 2 {
+		return 0, true
+	}
+	for i, l := range t.layers {
+		if l.RID == rid {
+			return i, i < maxWHIPLayers
+		}
+	}
+	return 0, false
+}
+
 func (s *whipSession) run() {
 	var (
-		got      []arrival
+		tracks   []*whipTrack
 		pub      *Publication
 		gatherC  <-chan time.Time
 		deadline = time.NewTimer(s.h.cfg.MediaTimeout)
@@ -90,7 +121,7 @@ func (s *whipSession) run() {
 	defer deadline.Stop()
 	publish := func() {
 		var err error
-		if pub, err = s.publish(got); err != nil {
+		if pub, err = s.publish(tracks); err != nil {
 			s.log.Warn("WHIP publish failed", "error", err)
 			s.stop("publish failed: " + err.Error())
 		}
@@ -102,24 +133,36 @@ loop:
 		case <-s.done:
 			break loop
 		case a := <-s.arrivals:
+			i := slices.IndexFunc(tracks, func(t *whipTrack) bool { return t.recv == a.recv })
+			if i < 0 && pub != nil {
+				s.log.Warn("ignoring a track that arrived after publishing", "kind", a.remote.Kind(), "rid", a.remote.RID())
+				continue
+			}
+			if i < 0 {
+				tracks = append(tracks, s.newTrack(a.recv))
+				i = len(tracks) - 1
+			}
+			t := tracks[i]
+			layer, ok := t.layerOf(a.remote.RID())
+			if !ok || t.remotes[layer] != nil {
+				s.log.Warn("ignoring a stream the offer did not announce", "mid", t.mid, "rid", a.remote.RID())
+				continue
+			}
+			t.remotes[layer] = a.remote
 			switch {
 			case pub != nil:
-				s.log.Warn("ignoring a track that arrived after publishing", "kind", a.remote.Kind(), "rid", a.remote.RID())
-			case slices.ContainsFunc(got, func(g arrival) bool { return g.recv == a.recv }):
-				// another simulcast layer of the same section: only the
-				// first is carried (WHIP simulcast is not supported).
-			default:
-				got = append(got, a)
-				if len(got) >= s.expected {
-					publish()
-				} else if gatherC == nil {
-					gatherC = time.After(gatherWindow)
-				}
+				// A later simulcast layer of a published track (encoders
+				// start their layers one by one).
+				s.forward(t, layer)
+			case len(tracks) >= s.expected:
+				publish()
+			case gatherC == nil:
+				gatherC = time.After(gatherWindow)
 			}
 		case <-gatherC:
 			publish()
 		case <-deadline.C:
-			if pub == nil && len(got) == 0 {
+			if pub == nil && len(tracks) == 0 {
 				s.stop(fmt.Sprintf("no media within %v", s.h.cfg.MediaTimeout))
 			}
 		}
@@ -135,59 +178,110 @@ loop:
 	s.log.Info("WHIP session closed", "reason", s.reason)
 }
 
+// newTrack starts the track of the section recv belongs to, with the
+// simulcast layers its offer announced.
+func (s *whipSession) newTrack(recv *webrtc.RTPReceiver) *whipTrack {
+	t := &whipTrack{recv: recv}
+	if tr := transceiverOf(s.pc, recv); tr != nil {
+		t.mid = tr.Mid()
+	}
+	for _, m := range s.offer.Media {
+		if m.Mid == t.mid && t.mid != "" {
+			t.layers = m.Layers
+		}
+	}
+	return t
+}
+
 // publish makes the participant appear with the arrived tracks, in the
 // offer's section order, and starts forwarding.
-func (s *whipSession) publish(got []arrival) (*Publication, error) {
-	slices.SortFunc(got, func(a, b arrival) int { return s.sectionIndex(a) - s.sectionIndex(b) })
-	tracks := make([]room.ExternalTrack, len(got))
+func (s *whipSession) publish(tracks []*whipTrack) (*Publication, error) {
+	slices.SortFunc(tracks, func(a, b *whipTrack) int { return s.sectionIndex(a.mid) - s.sectionIndex(b.mid) })
+	specs := make([]room.ExternalTrack, len(tracks))
 	videos, audios := 0, 0
-	for i, a := range got {
-		t := room.ExternalTrack{Kind: a.remote.Kind(), Codec: a.remote.Codec()}
-		if t.Kind == webrtc.RTPCodecTypeVideo {
+	for i, t := range tracks {
+		remote := t.firstRemote()
+		spec := room.ExternalTrack{Kind: remote.Kind(), Codec: remote.Codec()}
+		if spec.Kind == webrtc.RTPCodecTypeVideo {
 			videos++
-			t.Name, t.Source = "camera", livekit.TrackSource_CAMERA
+			spec.Name, spec.Source = "camera", livekit.TrackSource_CAMERA
 			if videos > 1 {
-				t.Name, t.Source = "whiteboard", livekit.TrackSource_SCREEN_SHARE
+				spec.Name, spec.Source = "whiteboard", livekit.TrackSource_SCREEN_SHARE
+			}
+			spec.Layers = sdpoffer.VideoLayers(t.layers)
+			if n := len(t.layers); n > 0 {
+				spec.Width, spec.Height = t.layers[n-1].Width, t.layers[n-1].Height
 			}
 		} else {
 			audios++
-			t.Name, t.Source = "audio", livekit.TrackSource_MICROPHONE
+			spec.Name, spec.Source = "audio", livekit.TrackSource_MICROPHONE
 			if audios > 1 {
-				t.Name, t.Source = "whiteboard-audio", livekit.TrackSource_SCREEN_SHARE_AUDIO
+				spec.Name, spec.Source = "whiteboard-audio", livekit.TrackSource_SCREEN_SHARE_AUDIO
 			}
 		}
-		tracks[i] = t
+		specs[i] = spec
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	pub, err := s.h.cfg.Host.PublishTracks(ctx, s.target.Room, s.target.Identity, s.target.Name, tracks)
+	pub, err := s.h.cfg.Host.PublishTracks(ctx, s.target.Room, s.target.Identity, s.target.Name, specs)
 	if err != nil {
 		return nil, err
 	}
-	for i, a := range got {
-		prod := pub.Producers()[i]
-		ssrc := uint32(a.remote.SSRC())
-		prod.OnKeyframeRequest(func(int) {
-			_ = s.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	for i, t := range tracks {
+		t.prod = pub.Producers()[i]
+		t.prod.OnKeyframeRequest(func(layer int) {
+			if layer >= 0 && layer < maxWHIPLayers {
+				s.requestKeyframe(t.ssrcs[layer].Load())
+			}
 		})
-		s.h.sessions.goTracked(func() { s.readRTP(a.remote, prod) })
-		s.h.sessions.goTracked(func() { drainRTCP(a.recv) })
-		// The encoder's first keyframe may have gone while we gathered.
-		_ = s.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+		for layer, remote := range t.remotes {
+			if remote != nil {
+				s.forward(t, layer)
+			}
+		}
 	}
 	if ing := s.h.cfg.Ingresses; ing != nil && s.target.IngressID != "" {
 		ing.WHIPState(s.target.IngressID, true, nil)
 	}
-	s.log.Info("WHIP participant published", "tracks", len(tracks), "of_sections", s.expected)
+	s.log.Info("WHIP participant published", "tracks", len(specs), "of_sections", s.expected)
 	return pub, nil
 }
 
-func (s *whipSession) sectionIndex(a arrival) int {
-	if tr := transceiverOf(s.pc, a.recv); tr != nil {
-		for i, m := range s.offer.Media {
-			if m.Mid == tr.Mid() {
-				return i
-			}
+// forward starts carrying one layer of a published track.
+func (s *whipSession) forward(t *whipTrack, layer int) {
+	remote, prod := t.remotes[layer], t.prod
+	ssrc := uint32(remote.SSRC())
+	t.ssrcs[layer].Store(ssrc)
+	s.h.sessions.goTracked(func() { s.readRTP(remote, prod, layer) })
+	s.h.sessions.goTracked(func() { drainRTCP(t.recv, remote.RID()) })
+	// The encoder's first keyframe may have gone while we gathered.
+	s.requestKeyframe(ssrc)
+	if len(t.layers) > 1 {
+		s.log.Info("WHIP simulcast layer forwarded", "mid", t.mid, "rid", remote.RID(), "layer", layer)
+	}
+}
+
+func (s *whipSession) requestKeyframe(ssrc uint32) {
+	if ssrc != 0 {
+		_ = s.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	}
+}
+
+// firstRemote is a remote stream of the track (every track has one: it was
+// made for an arrival).
+func (t *whipTrack) firstRemote() *webrtc.TrackRemote {
+	for _, r := range t.remotes {
+		if r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+func (s *whipSession) sectionIndex(mid string) int {
+	for i, m := range s.offer.Media {
+		if mid != "" && m.Mid == mid {
+			return i
 		}
 	}
 	return len(s.offer.Media)
@@ -204,7 +298,7 @@ func transceiverOf(pc *webrtc.PeerConnection, recv *webrtc.RTPReceiver) *webrtc.
 
 // readRTP forwards one remote track into its producer: one buffer and one
 // packet reused for the session's life, nothing allocated per packet.
-func (s *whipSession) readRTP(remote *webrtc.TrackRemote, prod track.Producer) {
+func (s *whipSession) readRTP(remote *webrtc.TrackRemote, prod track.Producer, layer int) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -215,19 +309,26 @@ func (s *whipSession) readRTP(remote *webrtc.TrackRemote, prod track.Producer) {
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		if err := prod.WriteRTP(0, &pkt); err != nil {
+		if err := prod.WriteRTP(layer, &pkt); err != nil {
 			s.stop("SFU refused packets: " + err.Error())
 			return
 		}
 	}
 }
 
-// drainRTCP reads the receiver's RTCP so pion's interceptors (receiver
-// reports, NACK generation) see the publisher's sender reports.
-func drainRTCP(recv *webrtc.RTPReceiver) {
+// drainRTCP reads the RTCP of one stream of the receiver (rid "" for a
+// single stream) so pion's interceptors (receiver reports, NACK
+// generation) see the publisher's sender reports.
+func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := recv.Read(buf); err != nil {
+		var err error
+		if rid == "" {
+			_, _, err = recv.Read(buf)
+		} else {
+			_, _, err = recv.ReadSimulcast(buf, rid)
+		}
+		if err != nil {
 			return
 		}
 	}
