@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,7 +85,7 @@ func iceUfrag(pc *webrtc.PeerConnection) string {
 }
 
 // TestWHIPRefusals: every bad request gets its status and reason, and no
-// session is left behind.
+// session, peer connection or goroutine is left behind (goleak).
 func TestWHIPRefusals(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	n := startNode(t, nil)
@@ -101,6 +102,10 @@ func TestWHIPRefusals(t *testing.T) {
 	good := offerAll(t, pc)
 	recvOnly := strings.ReplaceAll(good, "a=sendonly", "a=recvonly")
 	h265 := h265Offer(t)
+	noPwd := regexp.MustCompile(`a=ice-pwd:[^\r\n]*`).ReplaceAllString(good, "a=ice-pwd:")
+	simulcast := func(lines string) string { return strings.Replace(good, "a=sendonly", "a=sendonly\r\n"+lines, 1) }
+	undeclared := simulcast("a=rid:q send\r\na=simulcast:send q;h")
+	fourLayers := simulcast("a=rid:0 send\r\na=rid:1 send\r\na=rid:2 send\r\na=rid:3 send\r\na=simulcast:send 0;1;2;3")
 	cases := []struct {
 		name, path, tok, ctype, body string
 		want                         int
@@ -114,6 +119,9 @@ func TestWHIPRefusals(t *testing.T) {
 		{"garbage", "/whip/lesson", pub, "application/sdp", "hello", 400, "v=0"},
 		{"broken SDP", "/whip/lesson", pub, "application/sdp", "v=0\r\nm=video\r\n", 400, "SDP"},
 		{"no send section", "/whip/lesson", pub, "application/sdp", recvOnly, 400, "sends no audio or video"},
+		{"refused by pion", "/whip/lesson", pub, "application/sdp", noPwd, 400, "offer rejected"},
+		{"undeclared simulcast rid", "/whip/lesson", pub, "application/sdp", undeclared, 400, "no a=rid line declares"},
+		{"too many simulcast layers", "/whip/lesson", pub, "application/sdp", fourLayers, 400, "at most 3"},
 		{"unknown codec", "/whip/lesson", pub, "application/sdp", h265, 406, "H265"},
 		{"huge body", "/whip/lesson", pub, "application/sdp", "v=0\r\n" + strings.Repeat("a=x\r\n", 20000), 413, "larger"},
 		{"bad room name", "/whip/a%20b", pub, "application/sdp", good, 400, "room"},

@@ -10,6 +10,7 @@ package sdpoffer
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -120,6 +121,9 @@ func Parse(body []byte) (Summary, error) {
 		}
 		if m.Mid == "" {
 			return Summary{}, fmt.Errorf("%w: %s section without a=mid (BUNDLE is required)", ErrInvalid, md.MediaName.Media)
+		}
+		if slices.ContainsFunc(out.Media, func(o Section) bool { return o.Mid == m.Mid }) {
+			return Summary{}, fmt.Errorf("%w: two sections with a=mid:%s", ErrInvalid, truncate(m.Mid, 32))
 		}
 		layers, err := parseSimulcast(md)
 		if err != nil {

@@ -33,6 +33,7 @@ func TestParseOffer(t *testing.T) {
 		"no media":       "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
 		"no fingerprint": strings.ReplaceAll(seedOffer, "a=fingerprint:", "a=x-fingerprint:"),
 		"no mid":         strings.ReplaceAll(seedOffer, "a=mid:", "a=x-mid:"),
+		"duplicate mid":  strings.ReplaceAll(seedOffer, "a=mid:1", "a=mid:0"),
 		"huge":           "v=0\r\n" + strings.Repeat("a=x\r\n", 20000),
 	} {
 		if _, err := Parse([]byte(body)); !errors.Is(err, ErrInvalid) {
