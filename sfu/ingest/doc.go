@@ -19,6 +19,13 @@
 //	GET/POST /api/cameras, DELETE /api/cameras/<id>   pull cameras (roomAdmin or ingressAdmin)
 //	/twirp/livekit.Ingress/…             LiveKit Ingress service (ingressAdmin)
 //
+// A WHIP offer may send simulcast (a=rid + a=simulcast:send, up to three
+// encodings of a video section, as OBS and browsers do): the encodings
+// become the layers of one published track, ordered by their rid
+// restrictions or names (sdpoffer.Parse), so subscribers switch layers as
+// with a LiveKit publisher. Offers are checked by package sdpoffer before a
+// peer connection exists, and negotiated within NegotiateTimeout.
+//
 // WHIP and WHEP use `Authorization: Bearer <LiveKit token>`; a WHIP
 // publisher may instead present the stream key of a WHIP ingress created
 // through the Ingress service, which names its room and identity.
