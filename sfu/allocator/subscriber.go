@@ -233,9 +233,15 @@ func (s *Subscriber) onCongestionDrop(now time.Time) {
 	// A drop during a probe or right after one is the probe's doing (the
 	// probe back-off deals with that), not an upgrade that did not hold.
 	probeCaused := !s.probeUntil.IsZero() || (!s.lastProbeEnd.IsZero() && now.Sub(s.lastProbeEnd) < s.cfg.HoldTime)
-	if !probeCaused && !s.lastUpgrade.IsZero() && now.Sub(s.lastUpgrade) < s.cfg.OscillationWindow {
+	switch {
+	case !s.lastDrop.IsZero() && !s.lastDrop.Before(s.lastUpgrade):
+		// Another step down in the same congestion episode (no upgrade
+		// since the last drop): the estimate falls in steps while a queue
+		// drains, and each step is not a new oscillation. Keep the
+		// hold-down as it is.
+	case !probeCaused && !s.lastUpgrade.IsZero() && now.Sub(s.lastUpgrade) < s.cfg.OscillationWindow:
 		s.holdDown = min(2*s.holdDown, s.cfg.MaxHoldDown)
-	} else {
+	default:
 		s.holdDown = s.cfg.HoldDown
 	}
 	s.lastDrop = now

@@ -346,3 +346,30 @@ func TestSubscriberForgetsRemovedTracks(t *testing.T) {
 		t.Fatalf("removed track still known: %v", err)
 	}
 }
+
+// A congestion episode often comes down in steps (the estimate falls while
+// the old queue drains): only its first step counts as an oscillation.
+func TestSubscriberStepsOfOneDropDoNotCompoundHoldDown(t *testing.T) {
+	t.Parallel()
+	s := NewSubscriber(SubscriberConfig{})
+	settle(t, s, at(0), 2_000_000, classroom())
+	s.Update(at(10*time.Second), 80_000, classroom())
+	var up time.Duration
+	for d := 10 * time.Second; d < time.Minute; d += 100 * time.Millisecond {
+		if !find(t, s.Update(at(d), 2_000_000, classroom()), "cam").Target.Paused {
+			up = d
+			break
+		}
+	}
+	first := s.Update(at(up+time.Second), 400_000, classroom())
+	if got := first.UpgradeBlockedUntil.Sub(at(up + time.Second)); got != 10*time.Second {
+		t.Fatalf("drop soon after an upgrade: hold-down %v, want 10s", got)
+	}
+	second := s.Update(at(up+1500*time.Millisecond), 80_000, classroom())
+	if !find(t, second, "cam").Target.Paused {
+		t.Fatal("80 kbit/s did not pause the camera")
+	}
+	if got := second.UpgradeBlockedUntil.Sub(at(up + 1500*time.Millisecond)); got != 10*time.Second {
+		t.Errorf("second step of the same drop: hold-down %v, want 10s (not doubled again)", got)
+	}
+}

@@ -254,9 +254,21 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	}
 	probeRes, probeDone := e.probe.finish(nowNs)
 	if probeDone {
-		// Keep the floor a little longer, but no higher than the probe
-		// showed the link carries.
-		e.probeFloor = min(e.probeFloor, 0.95*float64(probeRes.MeasuredBps))
+		carried := 0.95 * float64(probeRes.MeasuredBps)
+		if probeRes.Confirmed && float64(e.probe.recv) >= (1-lossHigh)*float64(e.probe.sent) {
+			// The link carried the probe: hold the estimate at what it
+			// carried while the allocator upgrades onto it. Without this a
+			// thin stream (audio only, with video paused) undoes the probe
+			// at the next delay wobble — a decrease is 0.85 × the acked
+			// rate, which is the thin stream's — and recovery takes one
+			// confirmed probe per backoff. The media that then flows is
+			// what the controllers judge once the hold ends.
+			e.probeFloor = max(e.probeFloor, carried)
+		} else {
+			// Keep the floor a little longer, but no higher than the
+			// probe showed the link carries.
+			e.probeFloor = min(e.probeFloor, carried)
+		}
 		e.probeFloorUntilNs = nowNs + probeFloorHoldNs
 	}
 	if nowNs < e.probeFloorUntilNs {

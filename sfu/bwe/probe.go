@@ -9,6 +9,10 @@ type ProbeResult struct {
 	// SentBps and ReceivedBps are the rates the cluster's packets were sent
 	// and received at; MeasuredBps is the smaller.
 	SentBps, ReceivedBps, MeasuredBps int
+	// PacketsSent and PacketsReceived count the cluster's packets (the
+	// feedback's view): a short rate with few losses is the receiver's
+	// timing, many losses the link's.
+	PacketsSent, PacketsReceived int
 	// Confirmed is true when the link carried at least 90 % of the target.
 	Confirmed bool
 }
@@ -75,7 +79,7 @@ func (c *probeCluster) finish(nowNs int64) (ProbeResult, bool) {
 		return ProbeResult{}, false
 	}
 	c.active = false
-	res := ProbeResult{ID: int(c.id), TargetBps: c.targetBps}
+	res := ProbeResult{ID: int(c.id), TargetBps: c.targetBps, PacketsSent: c.sent, PacketsReceived: c.recv}
 	if c.sent < probeMinPackets || c.recv < probeMinPackets {
 		return res, true
 	}

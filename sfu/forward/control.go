@@ -6,63 +6,79 @@ import "github.com/pion/rtp"
 // padding length is one byte).
 const maxPaddingPerPacket = 255
 
-// HasRTX reports whether the subscriber negotiated a retransmission stream,
-// which is where probe padding goes.
+// maxProbePackets bounds one padding burst.
+const maxProbePackets = 64
+
+// HasRTX reports whether the subscriber negotiated a retransmission stream.
 func (d *DownTrack) HasRTX() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.out != nil && d.rtxPT != 0 && d.rtxSSRC != 0
 }
 
-// SendPadding sends about n bytes of probe traffic so the estimator can
-// measure a higher rate: recent packets resent on the RTX stream, as
-// libwebrtc does when it probes with payload. Receivers drop the duplicates,
-// but their transport-wide sequence numbers are acknowledged — unlike
-// padding-only packets, which browsers may leave out of their feedback and
-// which would then read as loss. Returns the bytes sent (0 without RTX or
-// before anything was forwarded).
+// CanPad reports whether SendPadding can send anything: the track is bound
+// and has sent a packet (padding continues its numbering).
+func (d *DownTrack) CanPad() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, _, started := d.seq.Last()
+	return d.out != nil && !d.closed && started
+}
+
+// SendPadding sends about n bytes of probe traffic so that the bandwidth
+// estimator can measure a higher rate: padding-only packets on the media
+// stream itself, numbered in sequence with the media (munger.Pad), as
+// libwebrtc pads when it has no RTX payload to send. Every receiver takes
+// these: they carry the transport-wide sequence number, are read by the same
+// path as the media (so receivers that timestamp on read — pion — see them
+// on time), and a browser's packet buffer treats them as empty packets that
+// keep the sequence continuous. Probes on the RTX stream did worse here:
+// pion drains RTX only as fast as media is read (none while paused), and
+// resent copies beside flowing video coincided with Chromium decode stalls.
+//
+// Padding goes only between frames (the newest packet sent ended a frame)
+// or while the track is paused, never inside a frame, whose packets must
+// stay contiguous. It returns the bytes sent: 0 when nothing was forwarded
+// yet, or when a frame is under way (the next call pads instead).
 func (d *DownTrack) SendPadding(n int) int {
 	d.mu.Lock()
-	out, ssrc, pt := d.out, d.rtxSSRC, d.rtxPT
-	last, _, ok := d.seq.Last()
 	if d.probeScratch == nil {
 		d.probeScratch = &scratch{}
 		d.paddingBuf = make([]byte, maxPaddingPerPacket)
 		d.paddingBuf[maxPaddingPerPacket-1] = maxPaddingPerPacket
 	}
-	s := d.probeScratch
+	out, s := d.out, d.probeScratch
 	d.mu.Unlock()
-	if out == nil || pt == 0 || ssrc == 0 {
+	if out == nil {
 		return 0
 	}
 	sent := 0
-	for i := 0; ok && sent < n && i < maxProbePackets; i++ {
-		// Cycle over the last few packets while they are still cached.
-		b := d.retransmit(last.Seq-uint16(i%probeWindow), s)
-		if b == 0 {
-			break // paused long ago: nothing recent to resend
-		}
-		sent += b
-	}
-	// Whatever resending could not cover goes as padding-only packets:
-	// better than no probe at all, which would leave a paused stream with
-	// no way to prove the link has room again.
 	for i := 0; sent < n && i < maxProbePackets; i++ {
 		d.mu.Lock()
-		d.rtxSeq++
-		h := rtp.Header{Version: 2, Padding: true, PayloadType: pt, SequenceNumber: d.rtxSeq, SSRC: ssrc}
+		if d.closed {
+			d.mu.Unlock()
+			break
+		}
+		_, marker, started := d.seq.Last()
+		flowing := d.paused == 0 && d.current >= 0
+		if !started || (flowing && !marker) {
+			d.mu.Unlock()
+			break
+		}
+		o, ok := d.seq.Pad()
+		if !ok {
+			d.mu.Unlock()
+			break
+		}
+		s.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: d.pt, SequenceNumber: o.Seq,
+			Timestamp: o.TS, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
 		d.mu.Unlock()
-		if _, err := out.WriteRTP(&h, d.paddingBuf); err != nil {
+		// Written outside the lock, like media; a media packet numbered
+		// after this one may overtake it, which receivers reorder.
+		if _, err := out.WriteRTP(&s.hdr, d.paddingBuf); err != nil {
 			break
 		}
 		sent += len(d.paddingBuf) + 12
 	}
 	return sent
 }
-
-const (
-	// probeWindow is how many recent packets probes cycle over.
-	probeWindow = 8
-	// maxProbePackets bounds one padding burst.
-	maxProbePackets = 64
-)

@@ -86,6 +86,9 @@ type mapping struct {
 	in     uint16
 	source uint8
 	valid  bool
+	// padding marks an output number given to a padding-only packet (Pad):
+	// it was sent from no input packet.
+	padding bool
 }
 
 // Munger rewrites sequence numbers and timestamps for one subscriber of one
@@ -322,6 +325,53 @@ func (m *Munger) dropLateLocked(ext int64) bool {
 	return true
 }
 
+// Pad numbers a padding-only packet the caller sends on this stream (a
+// bandwidth probe while the stream is paused, or when the subscriber has no
+// retransmission stream): the next number after the newest packet sent, and
+// its timestamp. Packets forwarded later are numbered after it, so the
+// receiver sees no gap; packets older than the newest forwarded keep their
+// numbers. Lookup reports a padded number as not found (nothing to resend).
+// ok is false before the first packet or when the drop history is full.
+func (m *Munger) Pad() (Out, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.started {
+		return Out{}, false
+	}
+	next := m.highestFwd + 1
+	j := -1
+	for i := m.count - 1; i >= 0; i-- {
+		if m.rangeAt(i).start <= next {
+			j = i
+			break
+		}
+	}
+	if j < 0 {
+		return Out{}, false
+	}
+	if r := m.rangeAt(j); r.start != next {
+		if m.count == maxRanges {
+			return Out{}, false
+		}
+		// Insert {next} after j by shifting the newer ranges up.
+		for i := m.count; i > j+1; i-- {
+			*m.rangeAt(i) = *m.rangeAt(i - 1)
+		}
+		m.head = (m.head + 1) % maxRanges
+		m.count++
+		*m.rangeAt(j + 1) = seqRange{start: next, delta: r.delta}
+		j++
+	}
+	// Every input number from next on goes one output number later.
+	for i := j; i < m.count; i++ {
+		m.rangeAt(i).delta++
+	}
+	m.lastOutSeq++
+	out := Out{Seq: uint16(m.lastOutSeq), TS: m.lastOutTS}
+	m.lookup[out.Seq&(lookupSize-1)] = mapping{out: out.Seq, valid: true, padding: true}
+	return out, true
+}
+
 // rangeAt returns the i-th range, oldest first. Called with mu held.
 func (m *Munger) rangeAt(i int) *seqRange {
 	return &m.ranges[(m.head-m.count+i+2*maxRanges)%maxRanges]
@@ -337,7 +387,7 @@ func (m *Munger) Lookup(outSeq uint16) (inSeq uint16, source uint8, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e := m.lookup[outSeq&(lookupSize-1)]; e.valid && e.out == outSeq {
-		return e.in, e.source, true
+		return e.in, e.source, !e.padding
 	}
 	if !m.started {
 		return 0, 0, false

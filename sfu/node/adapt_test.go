@@ -116,7 +116,7 @@ func TestBandwidthAdaptationShaped(t *testing.T) {
 		t.Logf("%-34s %6.1fs  (estimate %d kbit/s, layer %d)", name, took.Seconds(), snap.EstimateBps/1000, layer())
 		return took
 	}
-	step("unshaped: top layer", 40*time.Second, func() bool { return layer() == 2 })
+	step("unshaped: top layer", 60*time.Second, func() bool { return layer() == 2 })
 	goodFrames := func() uint64 { return videoTrack(good).Stats().Frames }
 
 	lab.Shape("300kbit")
@@ -147,8 +147,8 @@ func TestBandwidthAdaptationShaped(t *testing.T) {
 	}
 
 	lab.Shape("")
-	step("cap lifted: resumed", 45*time.Second, func() bool { return !aw.isPaused(rv.SID) })
-	step("cap lifted: top layer", 40*time.Second, func() bool { return layer() == 2 })
+	step("cap lifted: resumed", 60*time.Second, func() bool { return !aw.isPaused(rv.SID) })
+	step("cap lifted: top layer", 60*time.Second, func() bool { return layer() == 2 })
 
 	lab.Shape("2mbit")
 	lab.Loss(5)

@@ -71,7 +71,8 @@ func newBandwidth(p *Participant, est *bwe.Estimator) *bandwidth {
 		poke: make(chan struct{}, 1), fn: make(chan func(), 8), quit: make(chan struct{}), done: make(chan struct{})}
 	est.OnChange(func(int) { b.kick() })
 	est.OnProbeResult(func(r bwe.ProbeResult) {
-		p.log.Debug("probe result", "target", r.TargetBps, "sent", r.SentBps, "received", r.ReceivedBps, "confirmed", r.Confirmed)
+		p.log.Debug("probe result", "target", r.TargetBps, "sent", r.SentBps, "received", r.ReceivedBps,
+			"packets_sent", r.PacketsSent, "packets_received", r.PacketsReceived, "confirmed", r.Confirmed)
 		b.post(func() { b.alloc.OnProbeResult(time.Now(), r.Confirmed) })
 	})
 	return b
@@ -173,8 +174,9 @@ func (b *bandwidth) allocate(now time.Time) {
 	}
 }
 
-// sendPadding spreads the current probe's padding over the padding ticks, on
-// the first video down track that has an RTX stream.
+// sendPadding spreads the current probe's padding over the padding ticks, as
+// padding-only packets on the subscriber's video streams (forward.SendPadding):
+// flowing tracks first (they pad between frames), then paused ones.
 func (b *bandwidth) sendPadding(now time.Time) {
 	if b.probeBps <= 0 || now.After(b.probeUntil) {
 		b.probeBps = 0
@@ -182,24 +184,18 @@ func (b *bandwidth) sendPadding(now time.Time) {
 	}
 	// Overshoot a little: timer slack and per-packet overhead would
 	// otherwise leave the probe short of its target and unconfirmed.
-	bytes := b.probeBps * 6 / 5 / 8 * int(paddingEvery/time.Millisecond) / 1000
-	// Prefer a video track that is flowing: its recent packets make the
-	// best probe; a paused one falls back to padding.
-	var fallback *subscription
-	for _, s := range b.p.subscriptionList() {
-		if !s.down().HasRTX() {
-			continue
+	want := b.probeBps * 6 / 5 / 8 * int(paddingEvery/time.Millisecond) / 1000
+	subs := b.p.subscriptionList()
+	for _, paused := range []bool{false, true} {
+		for _, s := range subs {
+			dt := s.down()
+			if dt.Up().Info().Kind.String() == "audio" || (dt.Paused() != 0) != paused || !dt.CanPad() {
+				continue
+			}
+			if want -= dt.SendPadding(want); want <= 0 {
+				return
+			}
 		}
-		if s.down().Paused() == 0 && s.down().CurrentLayer() >= 0 {
-			s.down().SendPadding(bytes)
-			return
-		}
-		if fallback == nil {
-			fallback = s
-		}
-	}
-	if fallback != nil {
-		fallback.down().SendPadding(bytes)
 	}
 }
 
