@@ -70,6 +70,9 @@ func (ss *session) stop(reason string) {
 
 func (ss *session) run() {
 	defer close(ss.done)
+	// Clients show REC while the room has a running recording.
+	ss.room.SetRecording(true)
+	defer ss.room.SetRecording(false)
 	ss.present()
 	reason := ss.loop()
 	ss.mu.Lock()

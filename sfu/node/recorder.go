@@ -93,11 +93,11 @@ func (n *Node) startRecorder() {
 	n.registry.MustRegister(rt.rec.Metrics())
 	prefix, h := signaling.NewEgressHandler(keys, rt.live)
 	mux.Handle(prefix, h)
-	cfg := replay.Config{Catalog: rt.cat, Store: rt.store, Auth: &tokenAuthorizer{keys: keys, cat: rt.cat, query: n.cfg.Dev},
+	cfg := replay.Config{Catalog: rt.cat, Store: rt.store, Auth: &tokenAuthorizer{keys: keys, cat: rt.cat, query: true},
 		Logger: n.log.With("component", "replay")}
-	if n.cfg.Dev {
-		cfg.TokenParam = "access_token"
-	}
+	// <video src> and hls.js cannot send an Authorization header: media and
+	// playlists take the token as ?access_token= too, as LiveKit's /rtc does.
+	cfg.TokenParam = "access_token"
 	rh := replay.New(cfg)
 	for _, p := range []string{"/api/assets", "/api/assets/", "/media/"} {
 		mux.Handle(p, rh)
@@ -196,7 +196,7 @@ func (n *Node) RecorderTimeline(roomName string) Timeline {
 type tokenAuthorizer struct {
 	keys  signaling.Keys
 	cat   *catalog.Catalog
-	query bool // accept ?access_token= (dev mode: <video> and hls.js cannot send headers)
+	query bool // accept ?access_token= (<video> and hls.js cannot send headers)
 }
 
 func (a *tokenAuthorizer) token(r *http.Request) string {

@@ -89,6 +89,9 @@ type Room struct {
 	hooks        Hooks
 	participants map[string]*Participant
 	metadata     string
+	// recordings counts the recordings running for this room (SetRecording):
+	// clients show "REC" while it is above zero (Room.active_recording).
+	recordings int
 	emptyTimeout time.Duration
 	lastLeft     time.Time
 	everJoined   bool
@@ -267,6 +270,7 @@ func (r *Room) infoLocked() *livekit.Room {
 		Sid: r.sid, Name: r.name, CreationTime: r.createdAt.Unix(), CreationTimeMs: r.createdAt.UnixMilli(),
 		EmptyTimeout: uint32(r.emptyTimeout / time.Second), DepartureTimeout: uint32(r.cfg.DepartureTimeout / time.Second),
 		Metadata: r.metadata, NumParticipants: uint32(n), NumPublishers: uint32(pubs),
+		ActiveRecording: r.recordings > 0,
 		EnabledCodecs: enabledCodecs(),
 	}
 }
@@ -317,6 +321,27 @@ func (r *Room) SetMetadata(md string) *livekit.Room {
 		}
 	})
 	return info
+}
+
+// SetRecording counts a recording of the room starting (on) or ending; when
+// the room goes from not recorded to recorded or back, every participant gets
+// a RoomUpdate, which LiveKit clients show as room.isRecording.
+func (r *Room) SetRecording(on bool) {
+	_ = r.do(func() {
+		was := r.recordings > 0
+		if on {
+			r.recordings++
+		} else if r.recordings > 0 {
+			r.recordings--
+		}
+		if was == (r.recordings > 0) {
+			return
+		}
+		info := r.infoLocked()
+		for _, p := range r.participants {
+			p.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}})
+		}
+	})
 }
 
 func (r *Room) sendLeave(p *Participant, reason livekit.DisconnectReason, action livekit.LeaveRequest_Action) {
