@@ -113,8 +113,9 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
       await waitFor(`${id} to show both strokes`, () =>
         c.page.evaluate(() => window.ccApp.classroom.whiteboard.strokes(0).map((s) => `${s.tool}:${s.color}`)),
       (s) => s.length === 2 && s[0] === 'rect:#e11d48' && s[1] === 'pen:#2563eb', { timeoutMs: 20_000 });
-      const drawn = await c.page.evaluate(() => document.querySelector('[data-region="whiteboard"]').dataset.strokes);
-      assert.equal(drawn, '2', `${id} renders both strokes on its board`);
+      // The board repaints on the next animation frame after the strokes arrive.
+      await waitFor(`${id} to render both strokes on its board`, () =>
+        c.page.evaluate(() => document.querySelector('[data-region="whiteboard"]').dataset.strokes), (n) => n === '2', { timeoutMs: 5_000 });
     }
   });
 

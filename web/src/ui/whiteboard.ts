@@ -177,6 +177,12 @@ export class WhiteboardView {
   }
 
   private schedule(): void {
+    // Background tabs get no animation frames: draw now, so the board (and the shared
+    // capture) is current when the tab comes back or is captured.
+    if (document.hidden) {
+      this.draw();
+      return;
+    }
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
