@@ -67,6 +67,8 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 		EmptyTimeout: cfg.Room.EmptyTimeout, DepartureTimeout: cfg.Room.DepartureTimeout,
 		MaxParticipants: cfg.Room.MaxParticipants, ResumeGrace: cfg.Room.ResumeGrace,
 		NoCongestionControl: cfg.RTC.NoCongestionControl, NodeID: cfg.NodeID, Region: cfg.Region, Version: Version,
+		// With an external directory other nodes outlive this one.
+		ReconnectOnShutdown: cfg.Cascade.Enabled && cfg.Cascade.NATSURL != "",
 	})
 	n.registerGauges()
 	n.registry.MustRegister(newSubscriberCollector(n))

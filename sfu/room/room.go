@@ -39,6 +39,11 @@ type Config struct {
 	NoCongestionControl bool
 	// MaxParticipants caps a room (0: no cap).
 	MaxParticipants int
+	// ReconnectOnShutdown tells clients to reconnect (leave action
+	// RECONNECT) rather than to give up when the server shuts down: in a
+	// cluster, reconnecting through the cluster entry URL lands them on
+	// another node. A single server says DISCONNECT (there is nowhere else).
+	ReconnectOnShutdown bool
 	// NewHooks create the rules and observers of each new room (classroom
 	// rules, recorder, cascade); they are chained in order.
 	NewHooks []func(r *Room) Hooks
@@ -138,8 +143,12 @@ func (r *Room) run() {
 	if why == livekit.DisconnectReason_UNKNOWN_REASON {
 		why = livekit.DisconnectReason_ROOM_CLOSED
 	}
+	action := livekit.LeaveRequest_DISCONNECT
+	if why == livekit.DisconnectReason_SERVER_SHUTDOWN && r.cfg.ReconnectOnShutdown {
+		action = livekit.LeaveRequest_RECONNECT
+	}
 	for _, p := range r.participants {
-		r.sendLeave(p, why, livekit.LeaveRequest_DISCONNECT)
+		r.sendLeave(p, why, action)
 		p.close("room closed")
 	}
 	r.participants = nil
