@@ -70,6 +70,8 @@ func (ru *rules) sampleSpeakers() {
 	if changes == nil {
 		return
 	}
+	// Bandwidth-short subscribers keep the speakers' cameras first.
+	ru.room.SetSpeakerRanks(ru.speakers.Active())
 	ru.m.speakers.Inc()
 	for _, sub := range parts {
 		list := make([]*livekit.SpeakerInfo, 0, len(changes))

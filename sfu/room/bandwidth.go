@@ -227,8 +227,11 @@ func (s *subscription) allocTrack() allocator.Track {
 	info := up.Info()
 	t := allocator.Track{ID: s.trackSID, PublisherMuted: up.Muted()}
 	s.mu.Lock()
-	t.Request = s.request
+	t.Request, t.Priority = s.request, s.priority
 	s.mu.Unlock()
+	if s.pt != nil && s.pt.p != nil {
+		t.SpeakerRank = s.pt.p.room.speakerRank(s.pt.p.sid)
+	}
 	if info.Kind.String() == "audio" {
 		t.Kind, t.Class = allocator.KindAudio, allocator.ClassAudio
 		t.Bitrates[0][0] = int(up.LayerBitrate(0))

@@ -87,6 +87,10 @@ type Room struct {
 	cancel   context.CancelCauseFunc
 	done     chan struct{}
 	onClosed func(*Room)
+	// speakerRanks maps participant SIDs to their active-speaker rank (0
+	// loudest), as the classroom layer reports it (SetSpeakerRanks); the
+	// bandwidth allocators order camera tiles by it.
+	speakerRanks atomic.Pointer[map[string]int]
 	// leaveReason is what clients are told when the room closes.
 	leaveReason atomic.Int32
 
@@ -331,6 +335,30 @@ func (r *Room) SetMetadata(md string) *livekit.Room {
 	})
 	return info
 }
+
+// SetSpeakerRanks records the active speakers, loudest first (participant
+// SIDs). Subscribers short of bandwidth keep the speakers' cameras before
+// other tiles of the same class.
+func (r *Room) SetSpeakerRanks(sids []string) {
+	m := make(map[string]int, len(sids))
+	for i, sid := range sids {
+		m[sid] = i
+	}
+	r.speakerRanks.Store(&m)
+}
+
+// speakerRank is sid's active-speaker rank, or notSpeaking.
+func (r *Room) speakerRank(sid string) int {
+	if m := r.speakerRanks.Load(); m != nil {
+		if rank, ok := (*m)[sid]; ok {
+			return rank
+		}
+	}
+	return notSpeaking
+}
+
+// notSpeaking ranks everyone who is not an active speaker after those who are.
+const notSpeaking = 1 << 20
 
 // SetRecording counts a recording of the room starting (on) or ending; when
 // the room goes from not recorded to recorded or back, every participant gets

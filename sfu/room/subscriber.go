@@ -155,6 +155,7 @@ type subscription struct {
 	// mu guards the allocation inputs and feedback below.
 	mu           sync.Mutex
 	request      allocator.Request
+	priority     int // UpdateTrackSettings.priority: higher keeps its layer first
 	applied      int // spatial layer last applied + 1 (0: none)
 	fractionLost uint8
 	jitter       uint32

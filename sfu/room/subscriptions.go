@@ -121,7 +121,7 @@ func (p *Participant) UpdateTrackSettings(req *livekit.UpdateTrackSettings) {
 			r.MaxSpatial, r.HasMaxSpatial = qualityIndex(req.Quality), true
 		}
 		sub.mu.Lock()
-		sub.request = r
+		sub.request, sub.priority = r, int(req.GetPriority())
 		sub.mu.Unlock()
 	}
 	p.kickBandwidth()
