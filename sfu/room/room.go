@@ -100,7 +100,7 @@ type Room struct {
 	metadata     string
 	// recordings counts the recordings running for this room (SetRecording):
 	// clients show "REC" while it is above zero (Room.active_recording).
-	recordings int
+	recordings   int
 	emptyTimeout time.Duration
 	lastLeft     time.Time
 	everJoined   bool
@@ -284,7 +284,7 @@ func (r *Room) infoLocked() *livekit.Room {
 		EmptyTimeout: uint32(r.emptyTimeout / time.Second), DepartureTimeout: uint32(r.cfg.DepartureTimeout / time.Second),
 		Metadata: r.metadata, NumParticipants: uint32(n), NumPublishers: uint32(pubs),
 		ActiveRecording: r.recordings > 0,
-		EnabledCodecs: enabledCodecs(),
+		EnabledCodecs:   enabledCodecs(),
 	}
 }
 
