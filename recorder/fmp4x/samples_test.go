@@ -90,7 +90,7 @@ func FuzzParseSamples(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	moof := file[ix.Fragments[0].Offset:ix.Fragments[0].Offset+ix.Fragments[0].Size]
+	moof := file[ix.Fragments[0].Offset : ix.Fragments[0].Offset+ix.Fragments[0].Size]
 	f.Add(moof)
 	f.Add(moof[:40])
 	f.Fuzz(func(t *testing.T, b []byte) {
