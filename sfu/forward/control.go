@@ -16,6 +16,29 @@ func (d *DownTrack) HasRTX() bool {
 	return d.out != nil && d.rtxPT != 0 && d.rtxSSRC != 0
 }
 
+// SetMaxTemporal sets the highest VP8 temporal layer (TID) forwarded, the
+// allocator's choice: frames of higher layers are left out from the next
+// frame on (their sequence numbers and picture ids closed up), and going up
+// waits for a frame the higher layers can be decoded from. Other codecs
+// ignore it.
+func (d *DownTrack) SetMaxTemporal(tid int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.vp8 != nil {
+		d.vp8.SetMaxTemporalLayer(uint8(min(max(tid, 0), MaxTemporal-1)))
+	}
+}
+
+// MaxTemporal returns the temporal layer being forwarded (3: all).
+func (d *DownTrack) MaxTemporal() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.vp8 == nil {
+		return MaxTemporal - 1
+	}
+	return int(d.vp8.MaxTemporalLayer())
+}
+
 // CanPad reports whether SendPadding can send anything: the track is bound
 // and has sent a packet (padding continues its numbering).
 func (d *DownTrack) CanPad() bool {

@@ -23,6 +23,9 @@ import (
 // MaxLayers is the number of simulcast spatial layers (q, h, f).
 const MaxLayers = 3
 
+// MaxTemporal is how many VP8 temporal layers (TIDs 0–3) are told apart.
+const MaxTemporal = 4
+
 const (
 	// keyframeMergeWindow: keyframe requests for one layer closer together
 	// than this are merged into one PLI. Hundreds of classrooms joining at
@@ -161,6 +164,25 @@ func (u *UpTrack) ActiveLayers() uint8 {
 	return u.active
 }
 
+// TemporalRates describes a layer's VP8 temporal layers: n is how many
+// arrived lately (0 for streams without temporal layers), and bps[t] and
+// fps[t] the bitrate and frame rate of TIDs 0..t together.
+func (u *UpTrack) TemporalRates(layer int) (bps [MaxTemporal]uint64, fps [MaxTemporal]int, n int) {
+	if layer < 0 || layer >= u.nLayers {
+		return bps, fps, 0
+	}
+	l := u.layers[layer]
+	n = int(l.temporal.Load())
+	var sumB uint64
+	var sumF int
+	for t := 0; t < n; t++ {
+		sumB += l.tRate[t].Load()
+		sumF += int(l.tFPS[t].Load())
+		bps[t], fps[t] = sumB, sumF
+	}
+	return bps, fps, n
+}
+
 // LayerBitrate is the received bitrate of a layer in bits per second.
 func (u *UpTrack) LayerBitrate(layer int) uint64 {
 	if layer < 0 || layer >= u.nLayers {
@@ -288,9 +310,21 @@ type upLayer struct {
 	bitrate    atomic.Uint64
 	lastPLI    atomic.Int64
 
+	// Per VP8 temporal layer (TID) of this stream: bytes and frames
+	// counted by the reader, rates computed by the monitor. temporal is
+	// how many TIDs arrived in the last interval (0: no temporal layers).
+	tBytes   [MaxTemporal]atomic.Uint64
+	tFrames  [MaxTemporal]atomic.Uint64
+	tRate    [MaxTemporal]atomic.Uint64
+	tFPS     [MaxTemporal]atomic.Uint32
+	temporal atomic.Uint32
+
 	// rateBytes/rateAt are owned by the monitor goroutine.
-	rateBytes uint64
-	rateAt    time.Time
+	rateBytes  uint64
+	rateAt     time.Time
+	tRateBytes [MaxTemporal]uint64
+	tRateFrms  [MaxTemporal]uint64
+	tLastSeen  [MaxTemporal]time.Time
 
 	mu      sync.Mutex
 	writers []*writer // guarded by mu; the reader iterates snapshot
@@ -320,7 +354,10 @@ func (l *upLayer) ingest(raw []byte, p *rtp.Packet) {
 			if lvl, ok := audioLevel(p, u.levelExt); ok {
 				u.audioLevel.Store(uint32(lvl))
 			}
-		case kindVP8, kindOtherVideo:
+		case kindVP8:
+			h.keyframe = u.codec.KeyframeStart(p.Payload)
+			l.countTemporal(p.Payload, len(raw))
+		case kindOtherVideo:
 			h.keyframe = u.codec.KeyframeStart(p.Payload)
 		}
 		idx, err := l.cache.Store(p.SequenceNumber, p.Timestamp, h.keyframe, p.Marker, raw)
@@ -359,6 +396,21 @@ func (l *upLayer) requestKeyframe() {
 	l.up.requestKF(l.idx)
 }
 
+// countTemporal counts a VP8 packet's bytes (and frame starts) for its
+// temporal layer, so that the allocator can price "this spatial layer at
+// TL0 only" against "with every temporal layer".
+func (l *upLayer) countTemporal(payload []byte, size int) {
+	d, err := codec.ParseVP8(payload)
+	if err != nil || !d.HasTID {
+		return
+	}
+	tid := min(int(d.TID), MaxTemporal-1)
+	l.tBytes[tid].Add(uint64(size))
+	if d.Start && d.PartitionID == 0 {
+		l.tFrames[tid].Add(1)
+	}
+}
+
 func (l *upLayer) updateBitrate(now time.Time) {
 	b := l.bytes.Load()
 	if !l.rateAt.IsZero() {
@@ -367,7 +419,34 @@ func (l *upLayer) updateBitrate(now time.Time) {
 			old := float64(l.bitrate.Load())
 			// Smooth over about a second: simulcast bitrates swing per frame.
 			l.bitrate.Store(uint64(old*0.7 + inst*0.3))
+			l.updateTemporal(now, dt)
 		}
 	}
 	l.rateBytes, l.rateAt = b, now
+	for t := range MaxTemporal {
+		l.tRateBytes[t], l.tRateFrms[t] = l.tBytes[t].Load(), l.tFrames[t].Load()
+	}
+}
+
+// updateTemporal smooths the per-TID bitrates and frame rates over the
+// interval dt (seconds) and counts the TIDs seen lately: a TID counts for
+// layerIdleAfter after its last packet, so a low frame rate does not make
+// the temporal structure flicker between intervals.
+func (l *upLayer) updateTemporal(now time.Time, dt float64) {
+	seen := 0
+	for t := range MaxTemporal {
+		bytes := l.tBytes[t].Load() - l.tRateBytes[t]
+		frames := l.tFrames[t].Load() - l.tRateFrms[t]
+		if bytes > 0 {
+			l.tLastSeen[t] = now
+		}
+		if !l.tLastSeen[t].IsZero() && now.Sub(l.tLastSeen[t]) < layerIdleAfter {
+			seen = t + 1
+		}
+		inst := float64(bytes) * 8 / dt
+		l.tRate[t].Store(uint64(float64(l.tRate[t].Load())*0.7 + inst*0.3))
+		fps := float64(frames) / dt
+		l.tFPS[t].Store(uint32(float64(l.tFPS[t].Load())*0.7 + fps*0.3 + 0.5))
+	}
+	l.temporal.Store(uint32(seen))
 }

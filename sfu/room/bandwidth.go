@@ -248,6 +248,15 @@ func (s *subscription) allocTrack() allocator.Track {
 	}
 	for l := 0; l < up.Layers() && l < allocator.MaxSpatial; l++ {
 		t.Bitrates[l][0] = int(up.LayerBitrate(l))
+		// VP8 with temporal layers (Chromium's simulcast is L1T3): price
+		// each spatial layer with TL0 only, TL0+1, … so a thin link can
+		// keep a sharper picture at a lower frame rate.
+		if bps, fps, n := up.TemporalRates(l); n > 1 && bps[0] > 0 {
+			for tl := 0; tl < n && tl < allocator.MaxTemporal; tl++ {
+				t.Bitrates[l][tl] = int(bps[tl])
+				t.FPS[tl] = fps[tl]
+			}
+		}
 	}
 	layers := append([]*livekit.VideoLayer(nil), info.Layers...)
 	sort.Slice(layers, func(i, j int) bool { return layers[i].Width < layers[j].Width })
@@ -277,9 +286,13 @@ func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscr
 	if changed {
 		dt.SetMaxLayer(td.Target.Layer.Spatial)
 	}
-	// Temporal layers are not measured per layer yet (Bitrates[s][t>0] stay
-	// zero), so the allocator's temporal choice is always 0: applying it
-	// would drop Chrome's TL1/TL2 frames. Forward every temporal layer.
+	// The temporal choice counts only where the layer has temporal layers
+	// (priced in allocTrack); elsewhere every frame is forwarded.
+	if _, _, n := dt.Up().TemporalRates(td.Target.Layer.Spatial); n > 1 {
+		dt.SetMaxTemporal(td.Target.Layer.Temporal)
+	} else {
+		dt.SetMaxTemporal(forward.MaxTemporal - 1)
+	}
 	if td.Pending && dt.CurrentLayer() == td.Target.Layer.Spatial {
 		_, _ = alloc.OnKeyframe(s.trackSID, td.Target.Layer.Spatial)
 	}
