@@ -68,7 +68,9 @@ func (r *Room) Reconcile() {
 			for _, t := range pub.Info().Tracks {
 				allowed := r.hooks.MaySubscribe(sub, pub, t)
 				switch {
-				case allowed && !have[t.Sid]:
+				case allowed && !have[t.Sid] && !sub.optedOut[t.Sid]:
+					// Not what the client turned down itself (LiveKit:
+					// auto-subscribe never overrides an explicit choice).
 					sub.subscribe(pub, t.Sid, false)
 				case !allowed && have[t.Sid]:
 					sub.unsubscribe(t.Sid)

@@ -37,6 +37,10 @@ type Participant struct {
 	signal   signalOut
 	joinedAt time.Time
 	autoSub  bool
+	// optedOut holds the tracks this client unsubscribed from itself:
+	// automatic subscription (Reconcile) leaves them alone until the client
+	// subscribes again. Room loop only.
+	optedOut map[string]bool
 	hidden   bool
 	// external participants (ingest) have no peer connections or client.
 	external bool

@@ -85,9 +85,14 @@ func (r *Room) UpdateSubscription(p *Participant, req *livekit.UpdateSubscriptio
 	return r.do(func() {
 		for _, sid := range sids {
 			if !req.Subscribe {
+				if p.optedOut == nil {
+					p.optedOut = map[string]bool{}
+				}
+				p.optedOut[sid] = true
 				p.unsubscribe(sid)
 				continue
 			}
+			delete(p.optedOut, sid)
 			pub, ok := r.findTrackLocked(sid)
 			if !ok || pub == p {
 				p.sendSubscriptionError(sid, livekit.SubscriptionError_SE_TRACK_NOTFOUND)
