@@ -50,6 +50,7 @@ func (c S3Config) Enabled() bool { return c.Bucket != "" }
 type S3 struct {
 	cfg    S3Config
 	core   minio.Core
+	tr     *http.Transport
 	where  string // endpoint for logs and placement records
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -82,8 +83,11 @@ func NewS3(cfg S3Config) (*S3, error) {
 	if cfg.Prefix != "" && !strings.HasSuffix(cfg.Prefix, "/") {
 		cfg.Prefix += "/"
 	}
+	// An own transport, so that Close can drop its idle connections (and
+	// their goroutines) instead of leaving them to the shared default.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
 	cl, err := minio.New(host, &minio.Options{Creds: creds, Secure: secure, Region: cfg.Region,
-		BucketLookup: lookup, MaxRetries: cfg.MaxRetries})
+		BucketLookup: lookup, MaxRetries: cfg.MaxRetries, Transport: tr})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrS3Config, err)
 	}
@@ -92,7 +96,7 @@ func NewS3(cfg S3Config) (*S3, error) {
 	if !secure {
 		scheme = "http://"
 	}
-	return &S3{cfg: cfg, core: minio.Core{Client: cl}, where: scheme + host, ctx: ctx, cancel: cancel}, nil
+	return &S3{cfg: cfg, core: minio.Core{Client: cl}, tr: tr, where: scheme + host, ctx: ctx, cancel: cancel}, nil
 }
 
 func parseEndpoint(ep string) (host string, secure bool, err error) {
@@ -115,9 +119,10 @@ func parseEndpoint(ep string) (host string, secure bool, err error) {
 	return "", false, fmt.Errorf("%w: endpoint scheme %q", ErrS3Config, u.Scheme)
 }
 
-// Close cancels reads still streaming.
+// Close cancels reads still streaming and drops idle connections.
 func (s *S3) Close() error {
 	s.cancel()
+	s.tr.CloseIdleConnections()
 	return nil
 }
 

@@ -43,8 +43,8 @@ type UploaderConfig struct {
 	// upload; it doubles per failure (defaults 5 s and 10 min).
 	MinBackoff, MaxBackoff time.Duration
 	// OnAttempt, if set, is called on the uploader's goroutine after each
-	// upload attempt of an asset directory (err nil on success). It must
-	// not block.
+	// upload attempt of an asset directory (err nil on success, after the
+	// local copies were removed). It must not block.
 	OnAttempt func(dir string, err error)
 	Logger    *slog.Logger // defaults to slog.Default()
 }
@@ -70,7 +70,8 @@ type Uploader struct {
 	stop context.CancelFunc
 	done chan struct{}
 
-	retries map[string]*retryState // owned by run
+	retries     map[string]*retryState // owned by run
+	bucketReady bool                   // owned by run: EnsureBucket succeeded
 
 	uploaded, failed, bytes atomic.Int64
 	pending                 atomic.Int64
@@ -215,9 +216,6 @@ func (u *Uploader) visit(ctx context.Context, l *Local, dir, full string) time.D
 	if ctx.Err() != nil {
 		return 0 // closing: the next Uploader redoes it
 	}
-	if u.cfg.OnAttempt != nil {
-		u.cfg.OnAttempt(dir, err)
-	}
 	if err != nil {
 		u.failed.Add(1)
 		if rs == nil {
@@ -229,6 +227,7 @@ func (u *Uploader) visit(ctx context.Context, l *Local, dir, full string) time.D
 		rs.next = time.Now().Add(d)
 		u.log.Warn("upload failed; the local copy is kept", "dir", dir, "attempt", rs.attempts,
 			"retry_in", d.Round(time.Millisecond), "err", err)
+		u.reportAttempt(dir, err)
 		return d
 	}
 	delete(u.retries, dir)
@@ -244,7 +243,14 @@ func (u *Uploader) visit(ctx context.Context, l *Local, dir, full string) time.D
 	if !u.cfg.KeepLocal {
 		u.removeLocal(full, p)
 	}
+	u.reportAttempt(dir, nil)
 	return 0
+}
+
+func (u *Uploader) reportAttempt(dir string, err error) {
+	if u.cfg.OnAttempt != nil {
+		u.cfg.OnAttempt(dir, err)
+	}
 }
 
 // backoff is MinBackoff·2^(attempts-1), capped, with ±20 % jitter so that
@@ -266,6 +272,12 @@ func (u *Uploader) upload(ctx context.Context, dir, full string) (*Placement, er
 		return nil, err
 	}
 	r := u.cfg.Remote
+	if !u.bucketReady {
+		if err := r.EnsureBucket(ctx); err != nil {
+			return nil, err
+		}
+		u.bucketReady = true
+	}
 	p := &Placement{Backend: "s3", Endpoint: r.Endpoint(), Bucket: r.Bucket(), Prefix: r.Key(dir + "/")}
 	for _, name := range files {
 		local := filepath.Join(full, filepath.FromSlash(name))
