@@ -17,7 +17,7 @@ import (
 // temporary directory) on a loopback port. scripts/install-test-deps.sh
 // installs it; without it the S3 tests skip.
 type s3Server struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	dir  string
 	addr string
@@ -48,7 +48,7 @@ func versitygwPath() string {
 }
 
 // newS3Server picks a free loopback port; the server is not started.
-func newS3Server(t *testing.T) *s3Server {
+func newS3Server(t testing.TB) *s3Server {
 	t.Helper()
 	bin := versitygwPath()
 	if bin == "" {
