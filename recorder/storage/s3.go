@@ -225,9 +225,12 @@ func contentType(key string) string {
 
 // s3Object reads an object by ranges. Sequential Reads (http.ServeContent
 // copying a range) stream one GET from the current offset; a Seek elsewhere
-// drops that stream. ReadAt (box scans, WebM remuxing) fetches whole
-// blocks and keeps the last one, so the many small header reads of a
-// fragment scan cost one GET per block, not one per box.
+// drops that stream. ReadAt (box scans, WebM remuxing) fetches a block and
+// keeps it, so the small header reads of one fragment cost one GET. The
+// block grows while ReadAt goes on where the last block ended (remuxing
+// reads samples in order) and drops back to small when it jumps (a scan
+// hopping from fragment header to fragment header should not download
+// the media between them).
 type s3Object struct {
 	s           *S3
 	bucket, key string
@@ -241,13 +244,17 @@ type s3Object struct {
 	pos    int64
 	body   io.ReadCloser // streaming from bodyAt
 	bodyAt int64
-	block  []byte // cached bytes at blockAt
+	block  []byte // cached bytes at blkAt
 	blkAt  int64
+	ahead  int64 // size of the next block
 	closed bool
 }
 
-// readBlock is the least a ReadAt fetches.
-const readBlock = 256 << 10
+// Bounds of the block a ReadAt fetches.
+const (
+	minReadBlock = 32 << 10
+	maxReadBlock = 1 << 20
+)
 
 func (o *s3Object) Size() int64        { return o.size }
 func (o *s3Object) ModTime() time.Time { return o.mod }
@@ -344,7 +351,12 @@ func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
 			n += copy(p[n:], o.block[at-o.blkAt:])
 			continue
 		}
-		want := max(int64(len(p)-n), readBlock)
+		if at == o.blkAt+int64(len(o.block)) && len(o.block) > 0 {
+			o.ahead = min(2*max(o.ahead, minReadBlock), maxReadBlock)
+		} else {
+			o.ahead = minReadBlock
+		}
+		want := max(int64(len(p)-n), o.ahead)
 		want = min(want, o.size-at)
 		if err := o.fill(at, want); err != nil {
 			return n, err

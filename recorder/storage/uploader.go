@@ -273,7 +273,10 @@ func (u *Uploader) upload(ctx context.Context, dir, full string) (*Placement, er
 	}
 	r := u.cfg.Remote
 	if !u.bucketReady {
-		if err := r.EnsureBucket(ctx); err != nil {
+		bctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		err := r.EnsureBucket(bctx)
+		cancel()
+		if err != nil {
 			return nil, err
 		}
 		u.bucketReady = true
@@ -286,11 +289,18 @@ func (u *Uploader) upload(ctx context.Context, dir, full string) (*Placement, er
 			return nil, fmt.Errorf("storage: upload %s: %w", name, err)
 		}
 		key := p.Prefix + name
-		_, etag, err := r.Put(ctx, key, local)
+		// A server that accepts the connection and then hangs must not
+		// stall every later upload: each request gets a deadline, a
+		// generous one for the body (≥ 256 KiB/s).
+		pctx, cancel := context.WithTimeout(ctx, requestTimeout+time.Duration(st.Size()/(256<<10))*time.Second)
+		_, etag, err := r.Put(pctx, key, local)
+		cancel()
 		if err != nil {
 			return nil, err
 		}
-		got, err := r.Stat(ctx, p.Bucket, key)
+		sctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		got, err := r.Stat(sctx, p.Bucket, key)
+		cancel()
 		if err != nil {
 			return nil, err
 		}
