@@ -18,6 +18,4 @@ var (
 	// ErrUploadMismatch is returned when the bucket holds an object of
 	// another size than the local file just uploaded.
 	ErrUploadMismatch = errors.New("storage: uploaded object differs from the local file")
-	// ErrUploaderClosed is returned by Uploader.UploadNow after Close.
-	ErrUploaderClosed = errors.New("storage: uploader closed")
 )

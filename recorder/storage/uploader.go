@@ -25,6 +25,8 @@ const FinalMarker = "final.json"
 // itself (Recover checks them), so they stay on disk after an upload.
 var keptLocal = []string{FinalMarker, "manifest.json"}
 
+// assetDirPattern is the recorder's recording ID pattern: anything else in
+// the root (the catalog database, stray folders) is not a recording.
 var assetDirPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // UploaderConfig configures an Uploader.
