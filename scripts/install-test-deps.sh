@@ -30,6 +30,11 @@ APT_PACKAGES=(
 
 NPM_DIRS=(tests/browser web)
 
+# A real S3-compatible server for the object storage tests (recorder/storage): versitygw, built
+# from the Go module proxy (~2 min cold on 2 cores). Pinned, so the check below stays a no-op
+# once that version is in $(go env GOPATH)/bin.
+VERSITYGW_VERSION=v1.8.0
+
 is_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
@@ -66,8 +71,21 @@ install_apt_packages() {
 	fi
 }
 
+install_versitygw() {
+	local bin
+	bin="$(go env GOPATH)/bin/versitygw"
+	if [[ -x $bin ]] && go version -m "$bin" 2>/dev/null | grep -q "mod[[:space:]]*github.com/versity/versitygw[[:space:]]*${VERSITYGW_VERSION}"; then
+		log "versitygw ${VERSITYGW_VERSION}: present"
+		return
+	fi
+	log "installing versitygw ${VERSITYGW_VERSION} into $(go env GOPATH)/bin"
+	# Outside the module: its dependencies must not touch this repository's go.mod.
+	(cd / && GOFLAGS=-buildvcs=false go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}")
+}
+
 main() {
 	install_apt_packages
+	install_versitygw
 	scripts/npm-ci.sh "${NPM_DIRS[@]}"
 }
 

@@ -29,8 +29,15 @@ func runServe(args []string) error {
 Runs SFU, LiveKit-compatible signaling, RoomService API, metrics and web app in one
 process. Settings come from defaults, then --config FILE (YAML), then CLASSCAST_*
 environment variables (CLASSCAST_PORT, CLASSCAST_UDP_PORT, CLASSCAST_TCP_PORT,
-CLASSCAST_BIND, CLASSCAST_KEYS="key: secret", CLASSCAST_REGION, CLASSCAST_LOG_LEVEL),
+CLASSCAST_BIND, CLASSCAST_KEYS="key: secret", CLASSCAST_REGION, CLASSCAST_LOG_LEVEL,
+CLASSCAST_S3_ENDPOINT, CLASSCAST_S3_BUCKET, CLASSCAST_S3_REGION, CLASSCAST_S3_ACCESS_KEY,
+CLASSCAST_S3_SECRET_KEY, CLASSCAST_S3_PATH_STYLE, CLASSCAST_S3_PREFIX, CLASSCAST_S3_KEEP_LOCAL),
 then flags.
+
+Recordings are written to --data-dir. With --s3-bucket (YAML: recorder.s3.bucket, ...)
+each finalized recording (tracks, chapter clips, poster, timeline, manifest) is uploaded
+to that S3-compatible bucket (AWS S3, MinIO, Ceph RGW, ...), retried with backoff while
+the store is unreachable, and replayed and downloaded from it through this server.
 
 Flags:
 `)
@@ -53,6 +60,7 @@ Flags:
 	clusterSecret := fs.String("cluster-secret", "", "shared secret authenticating cluster members, ≥ 16 bytes (default: a fixed one in --dev, else a random one: a single node)")
 	parent := fs.String("parent", "", "static parent's cascade address: rooms this node does not originate are pulled from it (edge trees)")
 	record := fs.String("record", "", "rooms recorded automatically: all, none (default) or a comma-separated list of room names")
+	s3 := s3Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -67,6 +75,10 @@ Flags:
 	if err := cfg.LoadEnv(os.Getenv); err != nil {
 		return err
 	}
+	if err := cfg.Recorder.LoadS3Env(os.Getenv); err != nil {
+		return err
+	}
+	s3.apply(fs, &cfg.Recorder.S3)
 	applyFlags(&cfg, *dev, *bind, *port, *udpPort, *tcpPort, *nodeIP, *region, *logLevel)
 	applyRecorderFlags(&cfg, *dataDir, *record)
 	applyIngestFlags(&cfg, *rtspPort)
@@ -138,6 +150,51 @@ func applyRecorderFlags(cfg *node.Config, dataDir, record string) {
 	if record != "" {
 		cfg.Recorder.Record = record
 	}
+}
+
+// s3FlagSet holds the object storage flags; only flags given on the command
+// line override the config file and the environment.
+type s3FlagSet struct {
+	endpoint, bucket, region, accessKey, secretKey, prefix *string
+	pathStyle, keepLocal                                   *bool
+}
+
+func s3Flags(fs *flag.FlagSet) *s3FlagSet {
+	return &s3FlagSet{
+		endpoint: fs.String("s3-endpoint", "", "S3-compatible endpoint for finalized recordings: host[:port] (HTTPS) or http(s)://host[:port], e.g. http://127.0.0.1:9000 for MinIO (default: AWS S3)"),
+		bucket:   fs.String("s3-bucket", "", "bucket that finalized recordings are uploaded to and replayed from; empty keeps them on local disk only (the default)"),
+		region:   fs.String("s3-region", "", "region used to sign S3 requests, e.g. us-east-1 (default: asked from the server)"),
+		accessKey: fs.String("s3-access-key", "", "S3 access key ID (default: AWS_ACCESS_KEY_ID); prefer CLASSCAST_S3_ACCESS_KEY or the config file: "+
+			"flags are visible in the process list"),
+		secretKey: fs.String("s3-secret-key", "", "S3 secret access key (default: AWS_SECRET_ACCESS_KEY); prefer CLASSCAST_S3_SECRET_KEY or the config file: "+
+			"flags are visible in the process list"),
+		pathStyle: fs.Bool("s3-path-style", false, "address the bucket as ENDPOINT/BUCKET/KEY instead of BUCKET.ENDPOINT/KEY (MinIO, Ceph RGW and most self-hosted stores need it)"),
+		prefix:    fs.String("s3-prefix", "", "key prefix for all objects, e.g. classcast/ to share a bucket (objects are PREFIX<recording-id>/<file>)"),
+		keepLocal: fs.Bool("s3-keep-local", false, "keep the local copy of a recording after it was uploaded and verified (default: delete it, keeping only manifest.json, final.json and storage.json)"),
+	}
+}
+
+func (f *s3FlagSet) apply(fs *flag.FlagSet, c *node.S3Config) {
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "s3-endpoint":
+			c.Endpoint = *f.endpoint
+		case "s3-bucket":
+			c.Bucket = *f.bucket
+		case "s3-region":
+			c.Region = *f.region
+		case "s3-access-key":
+			c.AccessKey = *f.accessKey
+		case "s3-secret-key":
+			c.SecretKey = *f.secretKey
+		case "s3-path-style":
+			c.PathStyle = *f.pathStyle
+		case "s3-prefix":
+			c.Prefix = *f.prefix
+		case "s3-keep-local":
+			c.KeepLocal = *f.keepLocal
+		}
+	})
 }
 
 // applyIngestFlags sets the RTSP port: the flag when given, else the config

@@ -9,4 +9,13 @@ var (
 	ErrBadPath = errors.New("storage: path outside the storage root")
 	// ErrNotExist is returned for a missing object.
 	ErrNotExist = errors.New("storage: no such object")
+	// ErrS3Config is returned by NewS3 for an unusable configuration.
+	ErrS3Config = errors.New("storage: bad s3 configuration")
+	// ErrClosed is returned when reading an object after Close.
+	ErrClosed = errors.New("storage: object closed")
+	// ErrBadSeek is returned for a negative offset or an unknown whence.
+	ErrBadSeek = errors.New("storage: bad seek")
+	// ErrUploadMismatch is returned when the bucket holds an object of
+	// another size than the local file just uploaded.
+	ErrUploadMismatch = errors.New("storage: uploaded object differs from the local file")
 )

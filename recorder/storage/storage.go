@@ -1,9 +1,12 @@
 // Package storage is where finished assets are read from. Local serves a
-// directory; an S3-compatible Store can be added behind the same interface
-// (recordings are always written to local disk first, because fragments
-// are fsynced and torn tails truncated in place; an uploader would copy a
-// finalized asset directory to the bucket and the replay handler would then
-// read it through that Store, redirecting downloads to presigned URLs).
+// directory and is the default. With a bucket configured, S3 reads an
+// S3-compatible object store (AWS S3, MinIO, Ceph RGW, versitygw) by
+// ranged GETs, the Uploader copies each finalized recording directory to
+// it and records that in the directory's placement record (storage.json),
+// and Tiered reads every asset from wherever that record says it is.
+// Recordings are always written to local disk first: fragments are
+// fsynced and torn tails truncated in place by crash recovery, which an
+// object store cannot do.
 package storage
 
 import (

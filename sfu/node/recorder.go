@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,10 +39,46 @@ type RecorderConfig struct {
 	// FFmpeg is the ffmpeg binary used for posters; "" looks it up in PATH,
 	// "-" disables posters.
 	FFmpeg string `yaml:"ffmpeg"`
+	// S3, when it names a bucket, uploads each finalized recording to an
+	// S3-compatible object store and replays uploaded assets from it.
+	// Recordings are still written to DataDir first (crash recovery needs
+	// local files); without a bucket everything stays on local disk.
+	S3 S3Config `yaml:"s3"`
 
 	// rt is the running recorder. It lives here, not in Node, so that the
 	// wiring stays in this file.
 	rt *recorderRuntime
+}
+
+// S3Config is the object store of finalized recordings.
+type S3Config struct {
+	storage.S3Config `yaml:",inline"`
+	// KeepLocal keeps the local copies after a verified upload (by default
+	// they are deleted to free the disk; a failed upload never deletes).
+	KeepLocal bool `yaml:"keep_local"`
+}
+
+// LoadS3Env merges the CLASSCAST_S3_* variables into the S3 settings.
+func (c *RecorderConfig) LoadS3Env(getenv func(string) string) error {
+	for name, dst := range map[string]*string{
+		"CLASSCAST_S3_ENDPOINT": &c.S3.Endpoint, "CLASSCAST_S3_BUCKET": &c.S3.Bucket,
+		"CLASSCAST_S3_REGION": &c.S3.Region, "CLASSCAST_S3_ACCESS_KEY": &c.S3.AccessKey,
+		"CLASSCAST_S3_SECRET_KEY": &c.S3.SecretKey, "CLASSCAST_S3_PREFIX": &c.S3.Prefix,
+	} {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	for name, dst := range map[string]*bool{"CLASSCAST_S3_PATH_STYLE": &c.S3.PathStyle, "CLASSCAST_S3_KEEP_LOCAL": &c.S3.KeepLocal} {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%w: %s=%q: %w", ErrConfig, name, v, err)
+			}
+			*dst = b
+		}
+	}
+	return nil
 }
 
 // autoRecord turns Record into a room predicate (nil for none).
@@ -63,10 +100,20 @@ func (c RecorderConfig) autoRecord() func(string) bool {
 }
 
 type recorderRuntime struct {
-	cat   *catalog.Catalog
-	store *storage.Local
-	rec   *recorder.Recorder
-	live  *live.Service
+	cat      *catalog.Catalog
+	store    *storage.Local
+	remote   *storage.S3       // nil without a bucket
+	uploader *storage.Uploader // nil without a bucket
+	rec      *recorder.Recorder
+	live     *live.Service
+}
+
+// replayStore is what replay reads: local disk, or local and the bucket.
+func (rt *recorderRuntime) replayStore(n *Node) storage.Store {
+	if rt.remote == nil {
+		return rt.store
+	}
+	return storage.NewTiered(rt.store, rt.remote, n.log.With("component", "storage"))
 }
 
 // startRecorder opens the catalog, recovers recordings a crash cut off,
@@ -93,7 +140,7 @@ func (n *Node) startRecorder() {
 	n.registry.MustRegister(rt.rec.Metrics())
 	prefix, h := signaling.NewEgressHandler(keys, rt.live)
 	mux.Handle(prefix, h)
-	cfg := replay.Config{Catalog: rt.cat, Store: rt.store, Auth: &tokenAuthorizer{keys: keys, cat: rt.cat, query: true},
+	cfg := replay.Config{Catalog: rt.cat, Store: rt.replayStore(n), Auth: &tokenAuthorizer{keys: keys, cat: rt.cat, query: true},
 		Logger: n.log.With("component", "replay")}
 	// <video src> and hls.js cannot send an Authorization header: media and
 	// playlists take the token as ?access_token= too, as LiveKit's /rtc does.
@@ -121,6 +168,9 @@ func (n *Node) openRecorder() (*recorderRuntime, error) {
 		return nil, err
 	}
 	fail := func(err error) (*recorderRuntime, error) {
+		if rt.remote != nil {
+			_ = rt.remote.Close()
+		}
 		if rt.store != nil {
 			_ = rt.store.Close()
 		}
@@ -129,6 +179,11 @@ func (n *Node) openRecorder() (*recorderRuntime, error) {
 	}
 	if rt.store, err = storage.NewLocal(rc.DataDir); err != nil {
 		return fail(err)
+	}
+	if rc.S3.Enabled() {
+		if rt.remote, err = storage.NewS3(rc.S3.S3Config); err != nil {
+			return fail(err)
+		}
 	}
 	log := n.log.With("component", "recorder")
 	rt.rec, err = recorder.New(recorder.Config{Root: rc.DataDir, Catalog: rt.cat, FFmpegPath: rc.FFmpeg, Logger: log})
@@ -147,21 +202,43 @@ func (n *Node) openRecorder() (*recorderRuntime, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if rt.remote != nil {
+		// Started after Recover, so recovered recordings are uploaded too.
+		rt.uploader, err = storage.NewUploader(storage.UploaderConfig{Root: rc.DataDir, Remote: rt.remote,
+			KeepLocal: rc.S3.KeepLocal, Interval: uploadScanInterval, Logger: n.log})
+		if err != nil {
+			_ = rt.live.Close(ctx)
+			return fail(err)
+		}
+		n.log.Info("finalized recordings go to object storage", "endpoint", rt.remote.Endpoint(),
+			"bucket", rt.remote.Bucket(), "prefix", rc.S3.Prefix, "keep_local", rc.S3.KeepLocal)
+	}
 	n.log.Info("recording enabled", "data_dir", rc.DataDir, "auto_record", rc.Record)
 	return rt, nil
 }
 
+// uploadScanInterval is how often the data dir is scanned for recordings
+// finalized since (the recorder has no finalize callback to kick it).
+const uploadScanInterval = 15 * time.Second
+
 // closeRecorder stops every recording and finalizes it within ctx (the
-// shutdown grace); what is left over is recovered at the next start.
+// shutdown grace); what is left over is recovered at the next start, and
+// what is not uploaded yet is uploaded after the next start.
 func (n *Node) closeRecorder(ctx context.Context) {
 	rt := n.cfg.Recorder.rt
 	if rt == nil {
 		return
 	}
+	if rt.uploader != nil {
+		rt.uploader.Close() // an upload cut off here is redone from the start
+	}
 	if err := rt.live.Close(ctx); err != nil {
 		return // still finalizing: keep the catalog open for it
 	}
 	rt.rec.Close()
+	if rt.remote != nil {
+		_ = rt.remote.Close()
+	}
 	_ = rt.store.Close()
 	_ = rt.cat.Close()
 }
