@@ -240,10 +240,7 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	// Every packet of this feedback waited behind a standing queue: the
 	// link is over-full even if the trend is flat, and loss is congestion.
 	standing := minQueue > standingQueueNs && !math.IsInf(minQueue, 1)
-	if standing && u != usageUnderuse {
-		// A standing queue that is already draining (delay falling) was
-		// answered by the last cut: cutting again for every feedback until
-		// it is gone drives the estimate far below the link.
+	if standing {
 		u = usageOveruse
 	}
 	if len(results) > 0 {
