@@ -142,9 +142,9 @@ type Subscriber struct {
 	// congestion drop: each one doubles the next probe's multiplier (up to
 	// 4×), so a link that came back is climbed in two or three probes
 	// rather than one per layer.
-	probeRun     int
-	nextProbe    time.Time
-	probeBackoff time.Duration
+	probeRun int
+	nextProbe      time.Time
+	probeBackoff   time.Duration
 
 	tracks map[string]*trackState
 }
