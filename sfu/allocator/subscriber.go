@@ -138,11 +138,6 @@ type Subscriber struct {
 	probeUntil     time.Time // non-zero while a probe is in flight
 	lastProbeEnd   time.Time
 	probeConfirmed bool
-	// probeRun counts probes confirmed in a row since the last failure or
-	// congestion drop: each one doubles the next probe's multiplier (up to
-	// 4×), so a link that came back is climbed in two or three probes
-	// rather than one per layer.
-	probeRun int
 	nextProbe      time.Time
 	probeBackoff   time.Duration
 
@@ -250,7 +245,7 @@ func (s *Subscriber) onCongestionDrop(now time.Time) {
 		s.holdDown = s.cfg.HoldDown
 	}
 	s.lastDrop = now
-	s.probeConfirmed, s.probeRun = false, 0
+	s.probeConfirmed = false
 }
 
 // applyTarget turns a track's target into what to forward now.
@@ -315,8 +310,7 @@ func (s *Subscriber) maybeProbe(now time.Time, estimate int, alloc Allocation, t
 		return nil
 	}
 	full := s.estimateFor(Allocate(math.MaxInt/2, tracks, s.cfg.Alloc).Total)
-	mult := s.cfg.ProbeMultiplier * float64(int(1)<<min(s.probeRun, 2))
-	target := max(need, min(int(mult*float64(estimate)), full))
+	target := max(need, min(int(s.cfg.ProbeMultiplier*float64(estimate)), full))
 	s.probeUntil = now.Add(s.cfg.ProbeDuration)
 	return &ProbeRequest{TargetBps: target, PaddingBps: target - alloc.Total, Duration: s.cfg.ProbeDuration}
 }
@@ -335,12 +329,10 @@ func (s *Subscriber) OnProbeResult(now time.Time, confirmed bool) {
 	s.probeUntil, s.lastProbeEnd = time.Time{}, now
 	if confirmed {
 		s.probeConfirmed = true
-		s.probeRun++
 		s.probeBackoff = s.cfg.ProbeBackoff
 		s.nextProbe = time.Time{}
 		return
 	}
-	s.probeRun = 0
 	s.nextProbe = now.Add(s.probeBackoff)
 	s.probeBackoff = min(2*s.probeBackoff, s.cfg.MaxProbeBackoff)
 }

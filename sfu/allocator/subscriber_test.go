@@ -373,33 +373,3 @@ func TestSubscriberStepsOfOneDropDoNotCompoundHoldDown(t *testing.T) {
 		t.Errorf("second step of the same drop: hold-down %v, want 10s (not doubled again)", got)
 	}
 }
-
-// After a deep cut, probes that keep confirming aim higher each time (the
-// multiplier doubles per confirmed probe, up to 4×): a link that came back
-// is climbed in a few probes, not one per layer. A failed probe resets it.
-func TestSubscriberConfirmedProbesEscalate(t *testing.T) {
-	t.Parallel()
-	tracks := []Track{camera("cam", ClassMasterCamera, 0)}
-	s := NewSubscriber(SubscriberConfig{ProbeMultiplier: 2})
-	settle(t, s, at(0), 100_000, tracks)
-	var targets []int
-	est := 100_000
-	for d := time.Second; d < time.Minute && len(targets) < 3; d += 100 * time.Millisecond {
-		dec := s.Update(at(d), est, tracks)
-		if dec.Probe == nil {
-			continue
-		}
-		targets = append(targets, dec.Probe.TargetBps)
-		// The link carries the probe; the estimator follows it up.
-		est = dec.Probe.TargetBps
-		s.OnProbeResult(at(d+dec.Probe.Duration), true)
-	}
-	if len(targets) < 3 {
-		t.Fatalf("probes %v", targets)
-	}
-	full := s.estimateFor(Allocate(1<<30, tracks, s.cfg.Alloc).Total)
-	// ×2, then ×4 of the estimate (or straight to full).
-	if targets[1] < min(4*targets[0], full) || targets[2] < min(8*targets[1], full) {
-		t.Errorf("probe targets %v do not escalate (full %d)", targets, full)
-	}
-}
