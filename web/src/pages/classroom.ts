@@ -158,7 +158,6 @@ function build(root: HTMLElement, c: Classroom, teacher: boolean, cleanups: Arra
       }
       playAudio(audio, track, p.identity);
       renderVideo();
-      applySubscriptions(); // auto-subscribed before the roles were known: drop what is not wanted
     })
     .on(RoomEvent.TrackUnsubscribed, (track) => {
       stopAudio(track);
