@@ -165,6 +165,11 @@ function build(root: HTMLElement, c: Classroom, teacher: boolean, cleanups: Arra
     })
     .on(RoomEvent.TrackMuted, renderVideo)
     .on(RoomEvent.TrackUnmuted, renderVideo)
+    .on(RoomEvent.ParticipantAttributesChanged, () => {
+      // Roles arrive as attributes: who is the master decides what this PC subscribes to.
+      renderVideo();
+      applySubscriptions();
+    })
     .on(RoomEvent.ParticipantConnected, renderVideo)
     .on(RoomEvent.ParticipantDisconnected, renderVideo)
     .on(RoomEvent.LocalTrackPublished, () => selfTile.setTrack(videoOf(lp)));
@@ -181,6 +186,8 @@ function build(root: HTMLElement, c: Classroom, teacher: boolean, cleanups: Arra
   );
   renderQueue();
   renderVideo();
+  // The classroom state may have arrived before this page listened for it.
+  applySubscriptions();
 
   void (async () => {
     try {
