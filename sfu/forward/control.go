@@ -9,12 +9,13 @@ const maxPaddingPerPacket = 255
 // maxProbePackets bounds one padding burst.
 const maxProbePackets = 64
 
-// HasRTX reports whether the subscriber negotiated a retransmission stream.
-func (d *DownTrack) HasRTX() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out != nil && d.rtxPT != 0 && d.rtxSSRC != 0
-}
+// paddingPayload is every padding packet's payload: all padding, its last
+// byte the padding length. Shared by all down tracks and never written.
+var paddingPayload = func() []byte {
+	b := make([]byte, maxPaddingPerPacket)
+	b[maxPaddingPerPacket-1] = maxPaddingPerPacket
+	return b
+}()
 
 // SetMaxTemporal sets the highest VP8 temporal layer (TID) forwarded, the
 // allocator's choice: frames of higher layers are left out from the next
@@ -65,12 +66,7 @@ func (d *DownTrack) CanPad() bool {
 // yet, or when a frame is under way (the next call pads instead).
 func (d *DownTrack) SendPadding(n int) int {
 	d.mu.Lock()
-	if d.probeScratch == nil {
-		d.probeScratch = &scratch{}
-		d.paddingBuf = make([]byte, maxPaddingPerPacket)
-		d.paddingBuf[maxPaddingPerPacket-1] = maxPaddingPerPacket
-	}
-	out, s := d.out, d.probeScratch
+	out, h := d.out, &d.padHdr
 	d.mu.Unlock()
 	if out == nil {
 		return 0
@@ -93,15 +89,15 @@ func (d *DownTrack) SendPadding(n int) int {
 			d.mu.Unlock()
 			break
 		}
-		s.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: d.pt, SequenceNumber: o.Seq,
-			Timestamp: o.TS, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
+		*h = rtp.Header{Version: 2, Padding: true, PayloadType: d.pt, SequenceNumber: o.Seq,
+			Timestamp: o.TS, SSRC: d.ssrc, Extensions: h.Extensions[:0]}
 		d.mu.Unlock()
 		// Written outside the lock, like media; a media packet numbered
 		// after this one may overtake it, which receivers reorder.
-		if _, err := out.WriteRTP(&s.hdr, d.paddingBuf); err != nil {
+		if _, err := out.WriteRTP(h, paddingPayload); err != nil {
 			break
 		}
-		sent += len(d.paddingBuf) + 12
+		sent += len(paddingPayload) + 12
 	}
 	return sent
 }

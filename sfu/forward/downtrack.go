@@ -59,9 +59,9 @@ type DownTrack struct {
 	vp8       *munger.VP8Munger
 	closed    bool
 	onState   StreamStateFunc
-	// probeScratch and paddingBuf are the probe sender's buffers (control.go).
-	probeScratch *scratch
-	paddingBuf   []byte
+	// padHdr is the probe sender's header (control.go; one sender, the
+	// subscriber's bandwidth loop).
+	padHdr rtp.Header
 }
 
 // NewDownTrack creates a down track on up. It forwards nothing until Bind

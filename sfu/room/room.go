@@ -328,11 +328,18 @@ func (r *Room) SetMetadata(md string) *livekit.Room {
 	var info *livekit.Room
 	_ = r.do(func() {
 		r.metadata = md
-		info = r.infoLocked()
-		for _, p := range r.participants {
-			p.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}})
-		}
+		info = r.broadcastRoomUpdateLocked()
 	})
+	return info
+}
+
+// broadcastRoomUpdateLocked tells every participant the room's info and
+// returns it. Room loop only.
+func (r *Room) broadcastRoomUpdateLocked() *livekit.Room {
+	info := r.infoLocked()
+	for _, p := range r.participants {
+		p.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}})
+	}
 	return info
 }
 
@@ -371,12 +378,8 @@ func (r *Room) SetRecording(on bool) {
 		} else if r.recordings > 0 {
 			r.recordings--
 		}
-		if was == (r.recordings > 0) {
-			return
-		}
-		info := r.infoLocked()
-		for _, p := range r.participants {
-			p.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}})
+		if was != (r.recordings > 0) {
+			r.broadcastRoomUpdateLocked()
 		}
 	})
 }
