@@ -138,37 +138,16 @@ func (d *trafDefaults) parseTfhd(b []byte) error {
 // samples walks the trun entries.
 func (d *trafDefaults) samples() ([]Sample, error) {
 	b := d.trun
-	if len(b) < 8 {
-		return nil, fmt.Errorf("%w: trun", ErrBadBox)
+	h, err := parseTrunHeader(b)
+	if err != nil {
+		return nil, err
 	}
-	flags := uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	n := int(binary.BigEndian.Uint32(b[4:]))
-	p := 8
+	flags, n, p, per := h.flags, h.n, h.entries, h.per
 	off := d.base
 	if flags&0x1 != 0 {
-		if len(b) < p+4 {
-			return nil, fmt.Errorf("%w: trun data offset", ErrBadBox)
-		}
-		off += int64(int32(binary.BigEndian.Uint32(b[p:])))
-		p += 4
+		off += int64(h.dataOffset)
 	}
-	firstFlags, hasFirst := uint32(0), flags&0x4 != 0
-	if hasFirst {
-		if len(b) < p+4 {
-			return nil, fmt.Errorf("%w: trun first flags", ErrBadBox)
-		}
-		firstFlags = binary.BigEndian.Uint32(b[p:])
-		p += 4
-	}
-	per := 0
-	for _, bit := range []uint32{0x100, 0x200, 0x400, 0x800} {
-		if flags&bit != 0 {
-			per += 4
-		}
-	}
-	if n < 0 || n > maxSamples || len(b) < p+n*per {
-		return nil, fmt.Errorf("%w: trun entries", ErrBadBox)
-	}
+	firstFlags, hasFirst := h.firstFlags, h.hasFirst
 	out := make([]Sample, 0, n)
 	dts := d.baseTime
 	for i := range n {

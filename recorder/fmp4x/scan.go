@@ -160,33 +160,57 @@ func ParseMoof(moof []byte) (Fragment, error) {
 	return f, nil
 }
 
-func parseTrun(b []byte, f *Fragment) error {
+// trunHeader is a trun box's fixed part, checked against the box length:
+// the flags, the sample count, the optional data offset and first-sample
+// flags, and where the per-sample entries start and how long each is.
+type trunHeader struct {
+	flags      uint32
+	n          int
+	dataOffset int32 // valid with flags&0x1
+	firstFlags uint32
+	hasFirst   bool
+	entries    int // offset of the first entry in the box
+	per        int // bytes per entry
+}
+
+func parseTrunHeader(b []byte) (trunHeader, error) {
 	if len(b) < 8 {
-		return fmt.Errorf("%w: trun", ErrBadBox)
+		return trunHeader{}, fmt.Errorf("%w: trun", ErrBadBox)
 	}
-	flags := uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	n := int(binary.BigEndian.Uint32(b[4:]))
+	h := trunHeader{flags: uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), n: int(binary.BigEndian.Uint32(b[4:]))}
 	p := 8
-	if flags&0x1 != 0 {
-		p += 4
-	}
-	firstFlags, hasFirst := uint32(0), flags&0x4 != 0
-	if hasFirst {
+	if h.flags&0x1 != 0 {
 		if len(b) < p+4 {
-			return fmt.Errorf("%w: trun", ErrBadBox)
+			return trunHeader{}, fmt.Errorf("%w: trun data offset", ErrBadBox)
 		}
-		firstFlags = binary.BigEndian.Uint32(b[p:])
+		h.dataOffset = int32(binary.BigEndian.Uint32(b[p:]))
 		p += 4
 	}
-	per := 0
+	if h.hasFirst = h.flags&0x4 != 0; h.hasFirst {
+		if len(b) < p+4 {
+			return trunHeader{}, fmt.Errorf("%w: trun first flags", ErrBadBox)
+		}
+		h.firstFlags = binary.BigEndian.Uint32(b[p:])
+		p += 4
+	}
 	for _, bit := range []uint32{0x100, 0x200, 0x400, 0x800} {
-		if flags&bit != 0 {
-			per += 4
+		if h.flags&bit != 0 {
+			h.per += 4
 		}
 	}
-	if n < 0 || n > maxSamples || len(b) < p+n*per {
-		return fmt.Errorf("%w: trun entries", ErrBadBox)
+	if h.n < 0 || h.n > maxSamples || len(b) < p+h.n*h.per {
+		return trunHeader{}, fmt.Errorf("%w: trun entries", ErrBadBox)
 	}
+	h.entries = p
+	return h, nil
+}
+
+func parseTrun(b []byte, f *Fragment) error {
+	h, err := parseTrunHeader(b)
+	if err != nil {
+		return err
+	}
+	flags, n, p, per, firstFlags := h.flags, h.n, h.entries, h.per, h.firstFlags
 	f.Samples = n
 	f.StartsWithSync = true
 	for i := 0; i < n; i++ {
@@ -206,6 +230,5 @@ func parseTrun(b []byte, f *Fragment) error {
 			f.StartsWithSync = sf&(1<<16) == 0
 		}
 	}
-	_ = hasFirst
 	return nil
 }
