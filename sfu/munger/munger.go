@@ -331,7 +331,7 @@ func (m *Munger) dropLateLocked(ext int64) bool {
 // its timestamp. Packets forwarded later are numbered after it, so the
 // receiver sees no gap; packets older than the newest forwarded keep their
 // numbers. Lookup reports a padded number as not found (nothing to resend).
-// ok is false before the first packet or when the drop history is full.
+// ok is false before the first packet.
 func (m *Munger) Pad() (Out, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -350,8 +350,14 @@ func (m *Munger) Pad() (Out, bool) {
 		return Out{}, false
 	}
 	if r := m.rangeAt(j); r.start != next {
+		delta := r.delta
 		if m.count == maxRanges {
-			return Out{}, false
+			// Forget the oldest range, as a drop does: only packets too
+			// late to forward map through it. Refusing instead would stop
+			// probing for good on a stream whose temporal-layer drops keep
+			// the history full, and a paused camera would never resume.
+			m.count--
+			j--
 		}
 		// Insert {next} after j by shifting the newer ranges up.
 		for i := m.count; i > j+1; i-- {
@@ -359,7 +365,7 @@ func (m *Munger) Pad() (Out, bool) {
 		}
 		m.head = (m.head + 1) % maxRanges
 		m.count++
-		*m.rangeAt(j + 1) = seqRange{start: next, delta: r.delta}
+		*m.rangeAt(j + 1) = seqRange{start: next, delta: delta}
 		j++
 	}
 	// Every input number from next on goes one output number later.

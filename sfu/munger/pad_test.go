@@ -77,3 +77,36 @@ func TestPadBeforeStartRefused(t *testing.T) {
 		t.Error("Pad before the first packet")
 	}
 }
+
+// A stream whose drop history is full (temporal layers dropped for a thin
+// link: one range per dropped frame) must still take padding, or probing
+// stops for good and a camera paused for bandwidth never resumes.
+func TestPadWithFullDropHistory(t *testing.T) {
+	m := New()
+	first := in(0)
+	first.Switch = true
+	mustRewrite(t, m, first)
+	var last Out
+	for k := uint16(1); k < 400; k += 2 {
+		if !m.Drop(k) {
+			t.Fatalf("Drop(%d) refused", k)
+		}
+		last = mustRewrite(t, m, in(k+1))
+	}
+	next := uint16(401)
+	for i := range 3 * maxRanges {
+		p, ok := m.Pad()
+		if !ok || p.Seq != last.Seq+1 {
+			t.Fatalf("pad %d with a full history: %+v %v, want seq %d", i, p, ok, last.Seq+1)
+		}
+		if i%2 == 0 { // media between the pads, as probes go between frames
+			last = mustRewrite(t, m, in(next))
+			next++
+			if last.Seq != p.Seq+1 {
+				t.Fatalf("media after pad %d numbered %d, want %d", i, last.Seq, p.Seq+1)
+			}
+		} else {
+			last = p
+		}
+	}
+}
