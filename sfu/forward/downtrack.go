@@ -62,6 +62,7 @@ type DownTrack struct {
 	// padHdr is the probe sender's header (control.go; one sender, the
 	// subscriber's bandwidth loop).
 	padHdr rtp.Header
+	rtx    rtxBudget
 }
 
 // NewDownTrack creates a down track on up. It forwards nothing until Bind
@@ -429,9 +430,16 @@ func (d *DownTrack) retransmit(outSeq uint16, s *scratch) int {
 		return 0
 	}
 	inSeq, layer, ok := d.seq.Lookup(outSeq)
+	current, paused := d.current, d.paused
 	d.mu.Unlock()
 	if !ok || int(layer) >= d.up.nLayers {
 		d.up.metrics.NACKMisses.Inc()
+		return 0
+	}
+	if paused != 0 || int(layer) != int(current) {
+		// Switched away (down for bandwidth, or paused) since it was sent:
+		// the decoder waits for the new layer's keyframe anyway.
+		d.up.metrics.NACKsStale.Inc()
 		return 0
 	}
 	n := d.up.PacketAt(int(layer), inSeq, s.rtx[:])
@@ -450,10 +458,16 @@ func (d *DownTrack) retransmit(outSeq uint16, s *scratch) int {
 	}
 	s.rewritten = false
 	d.mu.Lock()
-	payload, res, ok := d.mungeOrResendLocked(int(layer), &s.pkt, desc, false, true, time.Now().UnixNano(), s)
+	now := time.Now().UnixNano()
+	payload, res, ok := d.mungeOrResendLocked(int(layer), &s.pkt, desc, false, true, now, s)
 	if !ok || res.Seq != outSeq {
 		d.mu.Unlock()
 		d.up.metrics.NACKMisses.Inc()
+		return 0
+	}
+	if !d.rtx.take(len(payload)+rtpHeaderBytes, now) {
+		d.mu.Unlock()
+		d.up.metrics.NACKsLimited.Inc()
 		return 0
 	}
 	if d.rtxPT != 0 && d.rtxSSRC != 0 {
@@ -473,8 +487,11 @@ func (d *DownTrack) retransmit(outSeq uint16, s *scratch) int {
 		return 0
 	}
 	d.up.metrics.Retransmits.Inc()
-	return len(payload) + 12
+	return len(payload) + rtpHeaderBytes
 }
+
+// rtpHeaderBytes approximates a retransmission's header for budgets.
+const rtpHeaderBytes = 12
 
 func qualityToLayer(q livekit.VideoQuality, n int) int8 {
 	l := int8(2)

@@ -18,6 +18,14 @@ type Metrics struct {
 	NACKs       prometheus.Counter
 	Retransmits prometheus.Counter
 	NACKMisses  prometheus.Counter
+	// NACKsStale counts NACKs not answered because the packet belongs to a
+	// layer the subscriber has since switched away from (or its video is
+	// paused): resending the old top layer into a link that just proved too
+	// thin for it would only keep the queue full.
+	NACKsStale prometheus.Counter
+	// NACKsLimited counts NACKs not answered because the subscriber's
+	// retransmission budget for the track was spent (see rtxBudget).
+	NACKsLimited prometheus.Counter
 	// PLIs counts keyframe requests sent to publishers (after merging).
 	PLIs prometheus.Counter
 	// KeyframeRequests counts keyframe requests from subscribers (before merging).
@@ -42,6 +50,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		NACKs:            c("nacks_total", "Sequence numbers NACKed by subscribers."),
 		Retransmits:      c("retransmits_total", "Packets retransmitted from the shared cache."),
 		NACKMisses:       c("nack_misses_total", "NACKed packets no longer in the cache."),
+		NACKsStale:       c("nacks_stale_total", "NACKs not answered: the packet's layer is no longer forwarded to that subscriber."),
+		NACKsLimited:     c("nacks_limited_total", "NACKs not answered: the subscriber's retransmission budget for the track was spent."),
 		PLIs:             c("plis_total", "Keyframe requests sent to publishers after merging."),
 		KeyframeRequests: c("keyframe_requests_total", "Keyframe requests from subscribers before merging."),
 		LayerSwitches:    c("layer_switches_total", "Simulcast layer switches."),
@@ -49,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.PacketsIn, m.BytesIn, m.PacketsOut, m.BytesOut, m.Drops, m.NACKs,
-			m.Retransmits, m.NACKMisses, m.PLIs, m.KeyframeRequests, m.LayerSwitches, m.DataDropped)
+			m.Retransmits, m.NACKMisses, m.NACKsStale, m.NACKsLimited, m.PLIs, m.KeyframeRequests, m.LayerSwitches, m.DataDropped)
 	}
 	return m
 }
