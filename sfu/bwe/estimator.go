@@ -68,11 +68,14 @@ type Stats struct {
 	DelayBasedBps int
 	LossBasedBps  int
 	AckedBps      int
-	LossRatio     float64
-	Usage         string
-	Trend         float64
-	Threshold     float64
-	RTT           time.Duration
+	// SentBps is the send rate of the packets the last feedback reported
+	// (media, retransmissions and padding, received or not).
+	SentBps   int
+	LossRatio float64
+	Usage     string
+	Trend     float64
+	Threshold float64
+	RTT       time.Duration
 	// QueueDelay is the queueing delay of the last packet fed, against
 	// the recent minimum one-way delay.
 	QueueDelay time.Duration
@@ -83,6 +86,13 @@ const (
 	notifyChangeFrac = 0.02
 	rttSmoothing     = 0.125
 	probeFloorHoldNs = int64(2 * time.Second)
+	// cutRatio: an estimate falling below this fraction of its previous
+	// value in one feedback is a cut (see staleBeforeNs).
+	cutRatio = 0.95
+	// A standing queue is draining while it shrinks by drainMarginNs
+	// (more than jitter) at least every drainWindowNs.
+	drainMarginNs = 20_000_000
+	drainWindowNs = 500_000_000
 )
 
 // Estimator is the bandwidth estimator of one subscriber connection. Its
@@ -108,14 +118,25 @@ type Estimator struct {
 	// causes say nothing about the rate the link carried before it.
 	probeFloor        float64
 	probeFloorUntilNs int64
-	mode              Mode
-	lastTWCCNs        int64
-	rembBps           float64
-	rttNs             int64
-	estimate          int
-	notified          int
-	onChange          func(bps int)
-	onProbe           func(ProbeResult)
+	// staleBeforeNs: packets sent before the estimate was last cut do not
+	// count towards the loss window. They were sent at the old rate into
+	// the queue that caused the cut; reported one queue-length later, their
+	// loss would cut again and again (down to a paused camera) for what the
+	// first cut already answered.
+	staleBeforeNs int64
+	// drainRef is the standing queue (the smallest queueing delay in a
+	// feedback) at the last cut or the last sign of draining, and
+	// drainRefNs when it was seen; drainRef is 0 when there is none.
+	drainRef   float64
+	drainRefNs int64
+	mode       Mode
+	lastTWCCNs int64
+	rembBps    float64
+	rttNs      int64
+	estimate   int
+	notified   int
+	onChange   func(bps int)
+	onProbe    func(ProbeResult)
 }
 
 // New returns an estimator at cfg.InitialBitrate.
@@ -215,15 +236,20 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	}
 	e.setMode(ModeTWCC)
 	e.lastTWCCNs = nowNs
-	lost, latestArrival, latestSend := 0, int64(0), int64(0)
+	lost, judged, latestArrival, latestSend := 0, 0, int64(0), int64(0)
 	minQueue := math.Inf(1)
 	u := e.delay.verdict
 	for i := range results {
 		r := &results[i]
 		e.probe.onResult(r)
 		e.sent.add(r.sendNs, r.size)
+		if r.sendNs >= e.staleBeforeNs {
+			judged++
+			if !r.received {
+				lost++
+			}
+		}
 		if !r.received {
-			lost++
 			continue
 		}
 		e.acked.add(r.arrivalNs, r.size)
@@ -240,12 +266,34 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	// Every packet of this feedback waited behind a standing queue: the
 	// link is over-full even if the trend is flat, and loss is congestion.
 	standing := minQueue > standingQueueNs && !math.IsInf(minQueue, 1)
-	if standing {
+	// Unless the queue is draining: shrinking by drainMarginNs every
+	// drainWindowNs since the rate was last cut, with the trend not rising.
+	// A 600 ms drop-tail buffer on a thin link takes seconds to drain after
+	// the cut that answered it; cutting again every round trip meanwhile,
+	// each time to 0.85 × a receive rate that wobbles with the packet mix,
+	// walks the estimate far below the link (and pauses video the link
+	// could carry).
+	draining := standing && u != usageOveruse && e.drainingLocked(minQueue, nowNs)
+	if standing && !draining {
 		u = usageOveruse
+		if !e.probe.active {
+			// A standing queue after a probe is the link changing (a cap,
+			// cross traffic), not a delay wobble: the probe's floor no
+			// longer says anything.
+			e.probeFloorUntilNs = 0
+		}
 	}
+	before := min(e.rate.est, e.loss.est)
 	if len(results) > 0 {
+		cuts := e.rate.lastCutNs
 		e.rate.update(u, e.acked.bps(), e.sent.bps(), nowNs)
-		e.loss.add(lost, len(results), nowNs)
+		if e.rate.lastCutNs != cuts {
+			e.drainRef, e.drainRefNs = 0, nowNs
+			if standing {
+				e.drainRef = minQueue
+			}
+		}
+		e.loss.add(lost, judged, nowNs)
 		if e.loss.ready(nowNs) {
 			e.loss.apply(float64(e.loss.lost)/float64(e.loss.total), e.rate.est, e.acked.bps(), standing, nowNs)
 		} else {
@@ -283,9 +331,26 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 			e.loss.est = max(e.loss.est, min(e.rate.est, 0.95*float64(probeRes.MeasuredBps)))
 		}
 	}
+	if after := min(e.rate.est, e.loss.est); after < cutRatio*before {
+		e.staleBeforeNs = nowNs
+		e.loss.lost, e.loss.total = 0, 0
+	}
 	e.recomputeLocked(min(e.rate.est, e.loss.est))
 	e.notifyAndUnlock(probeRes, probeDone)
 	return nil
+}
+
+// drainingLocked reports whether a standing queue of minQueue is draining
+// (see OnTransportCC), moving the reference along as it shrinks.
+func (e *Estimator) drainingLocked(minQueue float64, nowNs int64) bool {
+	if e.drainRef == 0 {
+		return false
+	}
+	if minQueue < e.drainRef-drainMarginNs {
+		e.drainRef, e.drainRefNs = minQueue, nowNs
+		return true
+	}
+	return nowNs-e.drainRefNs < drainWindowNs
 }
 
 // OnREMB feeds a receiver estimated maximum bitrate. It drives the estimate
@@ -328,7 +393,7 @@ func (e *Estimator) Stats() Stats {
 	defer e.mu.Unlock()
 	return Stats{
 		Mode: e.mode, Estimate: e.estimate,
-		DelayBasedBps: int(e.rate.est), LossBasedBps: int(e.loss.est), AckedBps: int(e.acked.bps()),
+		DelayBasedBps: int(e.rate.est), LossBasedBps: int(e.loss.est), AckedBps: int(e.acked.bps()), SentBps: int(e.sent.bps()),
 		LossRatio: e.loss.lastRatio, Usage: e.delay.verdict.String(), Trend: e.delay.lastTrendValue,
 		Threshold: e.delay.threshold, RTT: time.Duration(e.rttNs), QueueDelay: time.Duration(e.lastQueueNs),
 	}

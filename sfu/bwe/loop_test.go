@@ -195,3 +195,46 @@ func TestSimAllocatorLoop(t *testing.T) {
 		t.Errorf("camera changed layer %d times in 15 s on a steady link", changes)
 	}
 }
+
+// TestSimThinLinkDeepBufferKeepsLowestLayer: the shaped-link case of the
+// integration test (tc tbf at 300 kbit/s with a 16 KB burst and 200 ms
+// latency holds ~640 ms of queue). A camera without temporal layers whose
+// lowest layer plus audio nearly fills the link must end up on that layer
+// and stay there: the first cut answers the overload, and neither the
+// loss of packets sent before it nor the seconds the deep queue takes to
+// drain may cut again until the camera pauses.
+func TestSimThinLinkDeepBufferKeepsLowestLayer(t *testing.T) {
+	t.Parallel()
+	snd := newAllocSender()
+	mic := allocator.Track{ID: "mic", Kind: allocator.KindAudio, Class: allocator.ClassAudio}
+	mic.Bitrates[0][0] = 60_000
+	cam := allocator.Track{ID: "cam", Kind: allocator.KindVideo, Class: allocator.ClassMasterCamera}
+	cam.Bitrates[0][0], cam.Bitrates[1][0], cam.Bitrates[2][0] = 150_000, 500_000, 1_500_000
+	snd.tracks = []allocator.Track{mic, cam}
+	r := simulate(t, []phase{
+		{until: 10 * time.Second, rateBps: 2_500_000},
+		{until: 40 * time.Second, rateBps: 300_000, queue: 640 * time.Millisecond},
+	}, snd, quietConfig())
+	onLow := time.Duration(-1)
+	for _, tk := range snd.ticks {
+		if tk.at >= 10*time.Second && tk.cam == "s0t0" {
+			onLow = tk.at - 10*time.Second
+			break
+		}
+	}
+	flowing := snd.share(13*time.Second, 40*time.Second, func(tk tick) bool { return tk.cam != "paused" })
+	lo, _, mean := r.stats(13*time.Second, 40*time.Second)
+	t.Logf("2.5M → 300k (640 ms buffer) at 10 s: camera on the lowest layer after %v; flowing %.0f%% of 13–40 s; estimate min %d mean %d; max queue %v",
+		onLow, 100*flowing, lo, mean, r.queueMax)
+	for _, tk := range snd.ticks {
+		if tk.at >= 9*time.Second && tk.at <= 20*time.Second && tk.at%time.Second == 0 {
+			t.Logf("%4.0fs estimate %7d media %7d cam %-6s", tk.at.Seconds(), tk.estimate, tk.media, tk.cam)
+		}
+	}
+	if onLow < 0 || onLow > 3*time.Second {
+		t.Errorf("camera on the lowest layer %v after the cap, want within 3 s", onLow)
+	}
+	if flowing < 0.95 {
+		t.Errorf("camera flowing only %.0f%% of the time on a link that carries it", 100*flowing)
+	}
+}

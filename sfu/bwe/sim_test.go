@@ -28,6 +28,8 @@ type phase struct {
 	until   time.Duration
 	rateBps float64
 	loss    float64
+	// queue is the drop-tail buffer, in time at rateBps (0: queueLimit).
+	queue time.Duration
 }
 
 type simLink struct {
@@ -152,7 +154,11 @@ func simulate(t *testing.T, phases []phase, snd senderModel, cfg Config) simResu
 				depart = now
 			}
 			depart = depart.Add(time.Duration(float64(packetSize*8) / p.rateBps * float64(time.Second)))
-			if q := depart.Sub(now); q <= queueLimit {
+			limit := queueLimit
+			if p.queue > 0 {
+				limit = p.queue
+			}
+			if q := depart.Sub(now); q <= limit {
 				link.busyUntil = depart
 				res.queueMax = max(res.queueMax, q)
 				if link.rng.Float64() >= p.loss {

@@ -1,0 +1,132 @@
+package bwe
+
+import (
+	"testing"
+	"time"
+)
+
+// fifo is a bottleneck: packets leave at rateBps in order, 20 ms after
+// being serialised; with a limit, a packet that would wait longer is
+// dropped (drop-tail).
+type fifo struct {
+	rateBps float64
+	limit   time.Duration
+	free    time.Time
+}
+
+func (f *fifo) pass(sent time.Time, size int) (time.Time, bool) {
+	start := f.free
+	if start.Before(sent) {
+		start = sent
+	}
+	if f.limit > 0 && start.Sub(sent) > f.limit {
+		return time.Time{}, false
+	}
+	f.free = start.Add(time.Duration(float64(size*8) / f.rateBps * float64(time.Second)))
+	return f.free.Add(20 * time.Millisecond), true
+}
+
+// send records n packets of size bytes, every gap from start, first seq
+// first, through link (nil: the packet is lost when drop(i) says so, else it
+// arrives 20 ms later).
+func send(e *Estimator, link *fifo, first uint16, n int, start time.Time, gap time.Duration, size int, drop func(i int) bool) []arrival {
+	var out []arrival
+	for i := range n {
+		sent := start.Add(time.Duration(i) * gap)
+		e.OnPacketSent(first+uint16(i), size, sent)
+		switch {
+		case drop != nil && drop(i):
+		case link != nil:
+			if at, ok := link.pass(sent, size); ok {
+				out = append(out, arrival{first + uint16(i), at})
+			}
+		default:
+			out = append(out, arrival{first + uint16(i), sent.Add(20 * time.Millisecond)})
+		}
+	}
+	return out
+}
+
+// report delivers feedback for arr in groups of per packets, each group
+// 20 ms after its last arrival (as a receiver reporting every few packets).
+func report(t *testing.T, e *Estimator, arr []arrival, per int) {
+	t.Helper()
+	for lo := 0; lo < len(arr); lo += per {
+		hi := min(lo+per, len(arr))
+		for _, fb := range wireFeedback(t, arr[lo:hi]) {
+			if err := e.OnTransportCC(fb, arr[hi-1].at.Add(20*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Packets sent before the estimate was cut, and lost in the queue that
+// caused the cut, are reported one queue-length later. Their loss must not
+// cut again: the first cut already answered it.
+func TestLossOfPacketsSentBeforeACutDoesNotCutAgain(t *testing.T) {
+	t.Parallel()
+	e := New(Config{InitialBitrate: 2_000_000, Logger: quietConfig().Logger})
+	// 300 packets at 2 Mbit/s over 1.5 s; the link drops 3 of 4 and the
+	// first report arrives only when all were sent (a deep queue). The delay
+	// is flat, so loss alone decides.
+	lossy := func(i int) bool { return i%4 != 0 }
+	arr := send(e, nil, 0, 300, base, 5*time.Millisecond, 1250, lossy)
+	late := 1500 * time.Millisecond
+	for i := range arr {
+		arr[i].at = arr[i].at.Add(late)
+	}
+	report(t, e, arr[:25], 25) // packets 0–99: cut
+	cut := e.Estimate()
+	if cut >= 2_000_000 {
+		t.Fatalf("75%% loss did not cut: %d", cut)
+	}
+	report(t, e, arr[25:], 25) // packets 100–299, all sent before the cut
+	if got := e.Estimate(); got < cut {
+		t.Errorf("estimate %d after reports of packets sent before the cut, want ≥ %d", got, cut)
+	}
+	// Packets sent after the cut count again.
+	after := arr[len(arr)-1].at.Add(20 * time.Millisecond)
+	arr = send(e, nil, 300, 200, after, 5*time.Millisecond, 1250, lossy)
+	report(t, e, arr, 25)
+	if got := e.Estimate(); got >= cut {
+		t.Errorf("new loss after the cut ignored: %d, want < %d", got, cut)
+	}
+}
+
+// A deep drop-tail buffer takes seconds to drain after the cut that
+// answered it. While the standing queue shrinks, the estimate holds; when
+// it stops shrinking, the link is still over-full and it is cut again.
+func TestDrainingStandingQueueIsNotCutAgain(t *testing.T) {
+	t.Parallel()
+	e := New(Config{InitialBitrate: 1_000_000, Logger: quietConfig().Logger})
+	link := &fifo{rateBps: 500_000}
+	// 0.6 s at 1 Mbit/s into 500 kbit/s: the queue grows to 600 ms.
+	arr := send(e, link, 0, 60, base, 10*time.Millisecond, 1250, nil)
+	report(t, e, arr, 5)
+	cut := e.Estimate()
+	if cut >= 1_000_000 {
+		t.Fatalf("growing queue did not cut: %d", cut)
+	}
+	// At 250 kbit/s the queue drains by 20 ms a packet: 0.6 s of a standing,
+	// shrinking queue, down to 300 ms.
+	arr = send(e, link, 60, 15, base.Add(600*time.Millisecond), 40*time.Millisecond, 1250, nil)
+	report(t, e, arr, 3)
+	if got := e.Estimate(); got < cut*95/100 {
+		t.Errorf("estimate %d while the queue drained, want ≈ %d (no second cut)", got, cut)
+	}
+	held := e.Estimate()
+	// Cross traffic takes the link down to 300 kbit/s while we send at the
+	// estimate: the buffer (full at its 300 ms limit) drops the excess and
+	// the delay stays flat at the limit — standing, not draining.
+	link.rateBps, link.limit = 300_000, 300*time.Millisecond
+	gap := time.Duration(float64(1250*8) / float64(held) * float64(time.Second))
+	arr = send(e, link, 75, 100, base.Add(1200*time.Millisecond), gap, 1250, nil)
+	report(t, e, arr, 4)
+	if q := e.Stats().QueueDelay; q < standingQueueNs {
+		t.Fatalf("test setup: queue %v is not standing", q)
+	}
+	if got := e.Estimate(); got > held*80/100 {
+		t.Errorf("flat standing queue not cut: %d, want ≤ 0.8 × %d", got, held)
+	}
+}
