@@ -19,6 +19,11 @@ type Config struct {
 const (
 	defaultHeadroom     = 0.05
 	defaultAudioBitrate = 32_000
+	// keepLowest: see Track.Forwarding. A delay-based cut leaves 0.85 × the
+	// acknowledged rate, less the headroom; on a link that carries exactly
+	// audio + the lowest layer that is about 75 % of the layer once audio
+	// is served, so anything stricter pauses video the link can carry.
+	keepLowest = 0.7
 )
 
 func (c Config) withDefaults() Config {
@@ -53,7 +58,9 @@ func (c Config) budget(estimate int) int {
 // lowest layer does not fit is paused for bandwidth, and cheaper tracks after
 // it still get theirs); then tracks are upgraded in the same order, each as
 // far as the remaining budget allows. The video total never exceeds the
-// budget.
+// budget, with one exception for hysteresis: a track already flowing keeps
+// its lowest layer while the budget left covers keepLowest of it, and the
+// tracks after it then share what is left (nothing).
 func Allocate(estimate int, tracks []Track, cfg Config) Allocation {
 	cfg = cfg.withDefaults()
 	res := Allocation{Tracks: make([]TrackAllocation, len(tracks)), Budget: cfg.budget(estimate)}
@@ -93,12 +100,13 @@ func Allocate(estimate int, tracks []Track, cfg Config) Allocation {
 		}
 		low := lowestLayer(t)
 		br := t.Bitrates[low.Spatial][low.Temporal]
-		if br > remaining {
+		keep := t.Forwarding && float64(remaining) >= keepLowest*float64(br)
+		if br > remaining && !keep {
 			ta.Paused, ta.Reasons = true, PauseBandwidth
 			continue
 		}
 		ta.Layer, ta.Bitrate = low, br
-		remaining -= br
+		remaining = max(remaining-br, 0)
 	}
 	// Video, pass 2: upgrade in priority order, each track as far as it goes.
 	for _, i := range order {

@@ -16,6 +16,9 @@ type SubscriberConfig struct {
 	// allocation's need (times UpgradeMargin) before upgrading. It defaults
 	// to 2 s.
 	HoldTime time.Duration
+	// ProbeSettle is how long after an upgrade the next probe waits, so the
+	// upgraded layer shows in the estimate first. It defaults to HoldTime.
+	ProbeSettle time.Duration
 	// HoldDown is how long no upgrade is made after a congestion drop. It
 	// defaults to 5 s; it doubles (up to MaxHoldDown) when a drop follows an
 	// upgrade within OscillationWindow, and returns to HoldDown otherwise.
@@ -58,6 +61,7 @@ func (c SubscriberConfig) withDefaults() SubscriberConfig {
 		c.UpgradeMargin = 1.2
 	}
 	def(&c.HoldTime, 2*time.Second)
+	def(&c.ProbeSettle, c.HoldTime)
 	def(&c.HoldDown, 5*time.Second)
 	def(&c.MaxHoldDown, 20*time.Second)
 	def(&c.OscillationWindow, 20*time.Second)
@@ -71,6 +75,9 @@ func (c SubscriberConfig) withDefaults() SubscriberConfig {
 	}
 	return c
 }
+
+// linkWorseRatio: see onCongestionDrop.
+const linkWorseRatio = 0.7
 
 // TrackDecision is what the core does with one track after an Update.
 type TrackDecision struct {
@@ -134,6 +141,10 @@ type Subscriber struct {
 	lastDrop    time.Time
 	lastUpgrade time.Time
 	holdDown    time.Duration
+	// preUpgrade is what was allowed before the last upgrade: a drop that
+	// lands well below it is the link getting worse, not that upgrade
+	// failing, and does not count as an oscillation.
+	preUpgrade int
 
 	probeUntil     time.Time // non-zero while a probe is in flight
 	lastProbeEnd   time.Time
@@ -161,6 +172,10 @@ func NewSubscriber(cfg SubscriberConfig) *Subscriber {
 func (s *Subscriber) Update(now time.Time, estimate int, tracks []Track) Decision {
 	if !s.probeUntil.IsZero() && !now.Before(s.probeUntil.Add(s.cfg.ProbeTimeout)) {
 		s.OnProbeResult(now, false) // no result: count it as failed
+	}
+	for i := range tracks {
+		st := s.tracks[tracks[i].ID]
+		tracks[i].Forwarding = st != nil && st.forwarding && !st.target.Paused
 	}
 	alloc := s.moveAllowed(now, estimate, tracks)
 	dec := Decision{Tracks: make([]TrackDecision, len(tracks)), AllowedBps: s.allowed}
@@ -200,7 +215,7 @@ func (s *Subscriber) moveAllowed(now time.Time, estimate int, tracks []Track) Al
 		s.allowed = estimate
 		after := Allocate(s.allowed, tracks, cfg.Alloc)
 		if after.Total < before.Total {
-			s.onCongestionDrop(now)
+			s.onCongestionDrop(now, estimate)
 		}
 		s.upSince = time.Time{}
 		return after
@@ -225,21 +240,26 @@ func (s *Subscriber) moveAllowed(now time.Time, estimate int, tracks []Track) Al
 	if !holdDownOver || !held || !s.probeUntil.IsZero() {
 		return cur
 	}
+	s.preUpgrade = s.allowed
 	s.allowed, s.upSince, s.lastUpgrade, s.probeConfirmed = upTo, time.Time{}, now, false
 	return up
 }
 
-func (s *Subscriber) onCongestionDrop(now time.Time) {
+func (s *Subscriber) onCongestionDrop(now time.Time, estimate int) {
 	// A drop during a probe or right after one is the probe's doing (the
 	// probe back-off deals with that), not an upgrade that did not hold.
 	probeCaused := !s.probeUntil.IsZero() || (!s.lastProbeEnd.IsZero() && now.Sub(s.lastProbeEnd) < s.cfg.HoldTime)
+	// An upgrade that overshot leaves the estimate near where it was
+	// before the upgrade (the link's capacity is between the two); a link
+	// that got worse (a cap, a shared line filling up) drops it far below.
+	linkWorse := float64(estimate) < linkWorseRatio*float64(s.preUpgrade)
 	switch {
 	case !s.lastDrop.IsZero() && !s.lastDrop.Before(s.lastUpgrade):
 		// Another step down in the same congestion episode (no upgrade
 		// since the last drop): the estimate falls in steps while a queue
 		// drains, and each step is not a new oscillation. Keep the
 		// hold-down as it is.
-	case !probeCaused && !s.lastUpgrade.IsZero() && now.Sub(s.lastUpgrade) < s.cfg.OscillationWindow:
+	case !probeCaused && !linkWorse && !s.lastUpgrade.IsZero() && now.Sub(s.lastUpgrade) < s.cfg.OscillationWindow:
 		s.holdDown = min(2*s.holdDown, s.cfg.MaxHoldDown)
 	default:
 		s.holdDown = s.cfg.HoldDown
@@ -298,7 +318,7 @@ func (s *Subscriber) maybeProbe(now time.Time, estimate int, alloc Allocation, t
 		return nil
 	}
 	// Let a fresh upgrade settle (and show in the estimate) before probing on.
-	if !s.lastUpgrade.IsZero() && now.Sub(s.lastUpgrade) < s.cfg.HoldTime {
+	if !s.lastUpgrade.IsZero() && now.Sub(s.lastUpgrade) < s.cfg.ProbeSettle {
 		return nil
 	}
 	if !s.lastDrop.IsZero() && now.Sub(s.lastDrop) < s.holdDown {

@@ -100,15 +100,15 @@ func TestSubscriberDropDowngradesAtOnce(t *testing.T) {
 	if ok, _ := s.OnKeyframe("cam", 0); !ok {
 		t.Fatal("switch on keyframe")
 	}
-	dec := s.Update(at(1100*time.Millisecond), 80_000, classroom())
+	dec := s.Update(at(1100*time.Millisecond), 60_000, classroom())
 	cam = find(t, dec, "cam")
 	if cam.Forwarding || !cam.Target.Reasons.Has(PauseBandwidth) || cam.RequestKeyframe {
-		t.Fatalf("drop to 80k must pause at once: %+v", cam)
+		t.Fatalf("drop to 60k (below what audio plus the lowest layer needs) must pause at once: %+v", cam)
 	}
 	if !find(t, dec, "mic").Forwarding {
 		t.Fatal("audio kept")
 	}
-	if dec.AllowedBps != 80_000 || dec.UpgradeBlockedUntil != at(6100*time.Millisecond) {
+	if dec.AllowedBps != 60_000 || dec.UpgradeBlockedUntil != at(6100*time.Millisecond) {
 		t.Fatalf("allowed %d blocked until %v", dec.AllowedBps, dec.UpgradeBlockedUntil.Sub(t0))
 	}
 }
@@ -144,7 +144,7 @@ func TestSubscriberRecoveryAfterDropWaitsForHoldDown(t *testing.T) {
 	t.Parallel()
 	s := NewSubscriber(SubscriberConfig{})
 	settle(t, s, at(0), 2_000_000, classroom())
-	settle(t, s, at(10*time.Second), 80_000, classroom()) // congestion drop at 10 s: paused
+	settle(t, s, at(10*time.Second), 60_000, classroom()) // congestion drop at 10 s: paused
 	for _, st := range []struct {
 		at     time.Duration
 		paused bool
@@ -182,7 +182,7 @@ func TestSubscriberOscillationDamped(t *testing.T) {
 	}
 	drop := func(d time.Duration) Decision {
 		t.Helper()
-		dec := s.Update(at(d), 80_000, classroom())
+		dec := s.Update(at(d), 60_000, classroom())
 		if !find(t, dec, "cam").Target.Paused {
 			t.Fatal("drop did not pause")
 		}
@@ -353,7 +353,7 @@ func TestSubscriberStepsOfOneDropDoNotCompoundHoldDown(t *testing.T) {
 	t.Parallel()
 	s := NewSubscriber(SubscriberConfig{})
 	settle(t, s, at(0), 2_000_000, classroom())
-	s.Update(at(10*time.Second), 80_000, classroom())
+	s.Update(at(10*time.Second), 60_000, classroom())
 	var up time.Duration
 	for d := 10 * time.Second; d < time.Minute; d += 100 * time.Millisecond {
 		if !find(t, s.Update(at(d), 2_000_000, classroom()), "cam").Target.Paused {
@@ -365,11 +365,51 @@ func TestSubscriberStepsOfOneDropDoNotCompoundHoldDown(t *testing.T) {
 	if got := first.UpgradeBlockedUntil.Sub(at(up + time.Second)); got != 10*time.Second {
 		t.Fatalf("drop soon after an upgrade: hold-down %v, want 10s", got)
 	}
-	second := s.Update(at(up+1500*time.Millisecond), 80_000, classroom())
+	second := s.Update(at(up+1500*time.Millisecond), 60_000, classroom())
 	if !find(t, second, "cam").Target.Paused {
 		t.Fatal("80 kbit/s did not pause the camera")
 	}
 	if got := second.UpgradeBlockedUntil.Sub(at(up + 1500*time.Millisecond)); got != 10*time.Second {
 		t.Errorf("second step of the same drop: hold-down %v, want 10s (not doubled again)", got)
+	}
+}
+
+// A drop far below what was allowed before the last upgrade is the link
+// getting worse (a cap, a shared line filling up), not that upgrade
+// overshooting: the hold-down is not doubled, so the subscriber gets back
+// on its feet as soon as the link allows.
+func TestSubscriberLinkGettingWorseIsNotAnOscillation(t *testing.T) {
+	t.Parallel()
+	s := NewSubscriber(SubscriberConfig{})
+	settle(t, s, at(0), 2_000_000, classroom())
+	s.Update(at(10*time.Second), 300_000, classroom()) // congestion: allowed 300k
+	var up time.Duration
+	for d := 10 * time.Second; d < time.Minute; d += 100 * time.Millisecond {
+		if dec := s.Update(at(d), 2_000_000, classroom()); dec.AllowedBps > 1_000_000 {
+			up = d
+			break
+		}
+	}
+	if up == 0 {
+		t.Fatal("never upgraded")
+	}
+	// An overshooting upgrade would fall back near 300k; this falls to half.
+	dec := s.Update(at(up+time.Second), 150_000, classroom())
+	if got := dec.UpgradeBlockedUntil.Sub(at(up + time.Second)); got != 5*time.Second {
+		t.Errorf("link got worse soon after an upgrade: hold-down %v, want the base 5s", got)
+	}
+	// Near the pre-upgrade level it is an oscillation: doubled.
+	s2 := NewSubscriber(SubscriberConfig{})
+	settle(t, s2, at(0), 2_000_000, classroom())
+	s2.Update(at(10*time.Second), 300_000, classroom())
+	for d := 10 * time.Second; d < time.Minute; d += 100 * time.Millisecond {
+		if dec := s2.Update(at(d), 2_000_000, classroom()); dec.AllowedBps > 1_000_000 {
+			up = d
+			break
+		}
+	}
+	dec = s2.Update(at(up+time.Second), 280_000, classroom())
+	if got := dec.UpgradeBlockedUntil.Sub(at(up + time.Second)); got != 10*time.Second {
+		t.Errorf("drop back to the pre-upgrade level: hold-down %v, want 10s", got)
 	}
 }

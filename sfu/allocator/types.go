@@ -119,6 +119,13 @@ type Track struct {
 	FPS            [MaxTemporal]int
 	Request        Request
 	PublisherMuted bool
+	// Forwarding says the track is flowing to the subscriber now (set by
+	// Subscriber.Update from its own state). A flowing video track keeps
+	// its lowest layer while the budget left for it covers 70 % of that
+	// layer: pausing is a much bigger step than any layer switch, and
+	// right after a congestion cut the estimate sits ~15 % under what the
+	// link carries (the cut is 0.85 × the acknowledged rate).
+	Forwarding bool
 }
 
 // Layer is a (spatial, temporal) pair.
