@@ -20,6 +20,9 @@ const (
 	allocEvery   = 200 * time.Millisecond
 	paddingEvery = 20 * time.Millisecond
 	qualityEvery = 2 * time.Second
+	// rtxShare: retransmission budget per video track, as a fraction of
+	// the bitrate allocated to it.
+	rtxShare = 0.25
 )
 
 // bandwidth is a subscriber's adaptation loop: it divides the connection's
@@ -66,7 +69,16 @@ func newBandwidth(p *Participant, est *bwe.Estimator) *bandwidth {
 	b := &bandwidth{p: p, est: est, alloc: allocator.NewSubscriber(allocator.SubscriberConfig{
 		// Probe toward what the subscriber wants in few steps: a classroom
 		// asking for the teacher at 720p should not wait for ×2 ladders.
-		ProbeMultiplier: 3, ProbeBackoff: 2 * time.Second, MaxProbeBackoff: 8 * time.Second,
+		// While a link stays bad a probe fails every MaxProbeBackoff (a
+		// 600 ms burst of padding); when it gets better, that is how long
+		// a paused camera may wait to notice — kept well under the 10 s
+		// recovery target.
+		ProbeMultiplier: 3, ProbeBackoff: 2 * time.Second, MaxProbeBackoff: 4 * time.Second,
+		// Recovery from a pause to the top layer takes three probes
+		// (lowest layer, middle, top); each costs a probe and a settle.
+		// 600 ms of padding is still 50+ packets at 700 kbit/s, and a
+		// second of the upgraded layer shows in ten feedback reports.
+		ProbeDuration: 600 * time.Millisecond, ProbeSettle: time.Second,
 	}),
 		poke: make(chan struct{}, 1), fn: make(chan func(), 8), quit: make(chan struct{}), done: make(chan struct{})}
 	est.OnChange(func(int) { b.kick() })
@@ -279,6 +291,9 @@ func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscr
 	if td.Target.Paused {
 		return
 	}
+	// Retransmissions get a share of the track's own allocation (see
+	// forward.rtxBudget): plenty for random loss, bounded on a full queue.
+	dt.SetRetransmitRate(int(rtxShare * float64(td.Target.Bitrate)))
 	s.mu.Lock()
 	changed := s.applied != td.Target.Layer.Spatial+1
 	s.applied = td.Target.Layer.Spatial + 1
