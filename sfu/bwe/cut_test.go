@@ -11,7 +11,11 @@ import (
 type fifo struct {
 	rateBps float64
 	limit   time.Duration
-	free    time.Time
+	// overhead is what the link carries per packet beyond what the
+	// estimator counts (IP, UDP, SRTP tag): small packets fill a link with
+	// less payload.
+	overhead int
+	free     time.Time
 }
 
 func (f *fifo) pass(sent time.Time, size int) (time.Time, bool) {
@@ -22,7 +26,7 @@ func (f *fifo) pass(sent time.Time, size int) (time.Time, bool) {
 	if f.limit > 0 && start.Sub(sent) > f.limit {
 		return time.Time{}, false
 	}
-	f.free = start.Add(time.Duration(float64(size*8) / f.rateBps * float64(time.Second)))
+	f.free = start.Add(time.Duration(float64((size+f.overhead)*8) / f.rateBps * float64(time.Second)))
 	return f.free.Add(20 * time.Millisecond), true
 }
 
@@ -100,18 +104,23 @@ func TestLossOfPacketsSentBeforeACutDoesNotCutAgain(t *testing.T) {
 func TestDrainingStandingQueueIsNotCutAgain(t *testing.T) {
 	t.Parallel()
 	e := New(Config{InitialBitrate: 1_000_000, Logger: quietConfig().Logger})
-	link := &fifo{rateBps: 500_000}
-	// 0.6 s at 1 Mbit/s into 500 kbit/s: the queue grows to 600 ms.
+	link := &fifo{rateBps: 500_000, overhead: 100}
+	// 0.6 s at 1 Mbit/s into 500 kbit/s: the queue grows to ~650 ms.
 	arr := send(e, link, 0, 60, base, 10*time.Millisecond, 1250, nil)
 	report(t, e, arr, 5)
 	cut := e.Estimate()
 	if cut >= 1_000_000 {
 		t.Fatalf("growing queue did not cut: %d", cut)
 	}
-	// At 250 kbit/s the queue drains by 20 ms a packet: 0.6 s of a standing,
-	// shrinking queue, down to 300 ms.
-	arr = send(e, link, 60, 15, base.Add(600*time.Millisecond), 40*time.Millisecond, 1250, nil)
-	report(t, e, arr, 3)
+	// Now mostly small packets (audio, the lowest layer) at 160 kbit/s:
+	// the queue drains, standing for another second, while the receive
+	// rate of what the estimator counts falls to 2/3 of the link (the rest
+	// is per-packet overhead). A second cut would follow it down.
+	arr = send(e, link, 60, 100, base.Add(600*time.Millisecond), 10*time.Millisecond, 200, nil)
+	report(t, e, arr, 6)
+	if q := e.Stats().QueueDelay; q < standingQueueNs/2 {
+		t.Logf("queue at the end of the drain: %v", q)
+	}
 	if got := e.Estimate(); got < cut*95/100 {
 		t.Errorf("estimate %d while the queue drained, want ≈ %d (no second cut)", got, cut)
 	}
@@ -121,12 +130,37 @@ func TestDrainingStandingQueueIsNotCutAgain(t *testing.T) {
 	// the delay stays flat at the limit — standing, not draining.
 	link.rateBps, link.limit = 300_000, 300*time.Millisecond
 	gap := time.Duration(float64(1250*8) / float64(held) * float64(time.Second))
-	arr = send(e, link, 75, 100, base.Add(1200*time.Millisecond), gap, 1250, nil)
+	arr = send(e, link, 160, 100, base.Add(1600*time.Millisecond), gap, 1250, nil)
 	report(t, e, arr, 4)
 	if q := e.Stats().QueueDelay; q < standingQueueNs {
 		t.Fatalf("test setup: queue %v is not standing", q)
 	}
 	if got := e.Estimate(); got > held*80/100 {
 		t.Errorf("flat standing queue not cut: %d, want ≤ 0.8 × %d", got, held)
+	}
+}
+
+// A confirmed probe holds the estimate up for a while (so a thin stream
+// cannot undo it at the next delay wobble) — but not through a standing
+// queue: that is the link changing, and the cut must come at once.
+func TestStandingQueueReleasesProbeFloor(t *testing.T) {
+	t.Parallel()
+	e := New(Config{InitialBitrate: 500_000, Logger: quietConfig().Logger})
+	var res *ProbeResult
+	e.OnProbeResult(func(r ProbeResult) { res = &r })
+	link := &fifo{rateBps: 10_000_000}
+	e.StartProbe(2_000_000, 500*time.Millisecond, base)
+	arr := send(e, link, 0, 100, base, 5*time.Millisecond, 1250, nil) // 2 Mbit/s
+	report(t, e, arr, 10)
+	if res == nil || !res.Confirmed || e.Estimate() < 1_800_000 {
+		t.Fatalf("probe: %+v, estimate %d", res, e.Estimate())
+	}
+	// Within the floor's hold the link drops to 300 kbit/s behind a deep
+	// buffer: the queue stands at once.
+	link.rateBps, link.limit = 300_000, 600*time.Millisecond
+	arr = send(e, link, 100, 60, base.Add(500*time.Millisecond), 5*time.Millisecond, 1250, nil)
+	report(t, e, arr, 5)
+	if got := e.Estimate(); got > 1_000_000 {
+		t.Errorf("estimate %d under a standing queue right after a probe, want a cut toward 300k", got)
 	}
 }
