@@ -68,14 +68,14 @@ func (c *planeConn) ReadFrom(p []byte) (int, net.Addr, error) {
 }
 
 func (c *planeConn) WriteTo(p []byte, addr net.Addr) (int, error) { return c.udp.WriteTo(p, addr) }
-func (c *planeConn) Close() error                                  { return c.udp.Close() }
-func (c *planeConn) LocalAddr() net.Addr                           { return c.udp.LocalAddr() }
-func (c *planeConn) SetDeadline(t time.Time) error                 { return c.udp.SetDeadline(t) }
-func (c *planeConn) SetReadDeadline(t time.Time) error             { return c.udp.SetReadDeadline(t) }
-func (c *planeConn) SetWriteDeadline(t time.Time) error            { return c.udp.SetWriteDeadline(t) }
-func (c *planeConn) SetReadBuffer(n int) error                     { return c.udp.SetReadBuffer(n) }
-func (c *planeConn) SetWriteBuffer(n int) error                    { return c.udp.SetWriteBuffer(n) }
-func (c *planeConn) SyscallConn() (syscall.RawConn, error)         { return c.udp.SyscallConn() }
+func (c *planeConn) Close() error                                 { return c.udp.Close() }
+func (c *planeConn) LocalAddr() net.Addr                          { return c.udp.LocalAddr() }
+func (c *planeConn) SetDeadline(t time.Time) error                { return c.udp.SetDeadline(t) }
+func (c *planeConn) SetReadDeadline(t time.Time) error            { return c.udp.SetReadDeadline(t) }
+func (c *planeConn) SetWriteDeadline(t time.Time) error           { return c.udp.SetWriteDeadline(t) }
+func (c *planeConn) SetReadBuffer(n int) error                    { return c.udp.SetReadBuffer(n) }
+func (c *planeConn) SetWriteBuffer(n int) error                   { return c.udp.SetWriteBuffer(n) }
+func (c *planeConn) SyscallConn() (syscall.RawConn, error)        { return c.udp.SyscallConn() }
 
 var _ net.PacketConn = (*planeConn)(nil)
 

@@ -31,7 +31,7 @@ type sender struct {
 	// Each slot is a whole packet: the frame is written at planeHeaderLen
 	// and sealed in place, so sending copies nothing.
 	slots [][maxPlanePacket]byte
-	lens  []int // frame length
+	lens  []int   // frame length
 	at    []int64 // unix nanos each slot was queued
 	head  int
 	count int
