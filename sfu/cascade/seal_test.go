@@ -137,7 +137,7 @@ func TestReplayWindowEdges(t *testing.T) {
 		t.Fatal("slot reused from an old counter still marked")
 	}
 	// A jump of more than the window clears it.
-	if !take(1 << 40) || !take(1<<40-1) || take(1<<40-replayWindowLen) {
+	if !take(1<<40) || !take(1<<40-1) || take(1<<40-replayWindowLen) {
 		t.Fatal("large jump")
 	}
 }
