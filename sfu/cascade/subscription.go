@@ -20,7 +20,7 @@ type Subscription struct {
 	closed   atomic.Bool
 	num      atomic.Uint32 // parent's track number on the current connection
 
-	// trackers are used by the datagram goroutine and the NACK ticker.
+	// trackers are used by the socket's read goroutine and the NACK ticker.
 	trackers [maxLayers]lossTracker
 
 	mu        sync.Mutex
