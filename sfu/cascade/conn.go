@@ -13,11 +13,11 @@ import (
 // maxLayers bounds simulcast layers per track on the link.
 const maxLayers = 4
 
-// quicConfig is shared by both ends. Datagrams carry media; the idle
-// timeout doubles as the dead-peer detector that triggers a reconnect.
+// quicConfig is shared by both ends. QUIC carries only the control stream
+// (media is on the media plane, plane.go); the idle timeout doubles as the
+// dead-peer detector that triggers a reconnect.
 func quicConfig() *quic.Config {
 	return &quic.Config{
-		EnableDatagrams:      true,
 		MaxIdleTimeout:       5 * time.Second,
 		KeepAlivePeriod:      time.Second,
 		HandshakeIdleTimeout: 5 * time.Second,
@@ -40,20 +40,20 @@ func (c *control) send(m *message) error {
 
 // readHello reads the first message, which must be a hello from the node
 // the TLS certificate names.
-func readHello(st *quic.Stream, cs tls.ConnectionState) (string, error) {
+func readHello(st *quic.Stream, cs tls.ConnectionState) (*message, error) {
 	_ = st.SetReadDeadline(time.Now().Add(5 * time.Second))
 	defer func() { _ = st.SetReadDeadline(time.Time{}) }()
 	m, err := readMessage(st)
 	if err != nil {
-		return "", fmt.Errorf("cascade: read hello: %w", err)
+		return nil, fmt.Errorf("cascade: read hello: %w", err)
 	}
 	if m.Type != msgHello || m.Version != protocolVersion {
-		return "", fmt.Errorf("%w: first message %q version %d", ErrProtocol, m.Type, m.Version)
+		return nil, fmt.Errorf("%w: first message %q version %d", ErrProtocol, m.Type, m.Version)
 	}
 	if cn := peerNodeID(cs); m.Node != cn {
-		return "", fmt.Errorf("%w: hello says %q, certificate says %q", ErrAuth, m.Node, cn)
+		return nil, fmt.Errorf("%w: hello says %q, certificate says %q", ErrAuth, m.Node, cn)
 	}
-	return m.Node, nil
+	return m, nil
 }
 
 // readLoop feeds control messages to handle until the stream fails.

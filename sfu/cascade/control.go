@@ -13,7 +13,7 @@ import (
 // 4-byte big-endian length followed by a JSON object. JSON (not protobuf):
 // the control plane runs at tens of messages per second, stays readable in
 // logs and captures, and needs no code generator in the tree; the per-packet
-// path never touches it (media rides datagrams in a binary frame).
+// path never touches it (media and NACKs ride the media plane, plane.go).
 const maxMessageLen = 1 << 20
 
 // Message types.
@@ -26,14 +26,15 @@ const (
 	msgJoin        = "join"
 	msgLeave       = "leave"
 	msgEvent       = "event"
-	msgNack        = "nack"
 	msgPLI         = "pli"
 	msgPing        = "ping"
 	msgPong        = "pong"
 )
 
 // protocolVersion is bumped on incompatible changes; hello carries it.
-const protocolVersion = 1
+// 2: media and NACKs on the media plane (hello carries the session id)
+// instead of QUIC datagrams and control-stream NACKs.
+const protocolVersion = 2
 
 type message struct {
 	Type string `json:"t"`
@@ -41,17 +42,18 @@ type message struct {
 	// hello
 	Node    string `json:"node,omitempty"`
 	Version int    `json:"v,omitempty"`
+	// Session is the media-plane session id, in the parent's hello.
+	Session uint32 `json:"sid,omitempty"`
 
-	// subscribe / subscribed / unsubscribe / layers / nack / pli
+	// subscribe / subscribed / unsubscribe / layers / pli
 	ID     uint32      `json:"id,omitempty"`  // child's subscription id
-	Num    uint16      `json:"num,omitempty"` // parent's track number (datagram key)
+	Num    uint16      `json:"num,omitempty"` // parent's track number (frame key)
 	Room   string      `json:"room,omitempty"`
 	Track  string      `json:"track,omitempty"`
 	Layers []int       `json:"layers,omitempty"`
 	Info   *track.Info `json:"info,omitempty"`
 	Error  string      `json:"err,omitempty"`
 	Layer  int         `json:"layer,omitempty"`
-	Seqs   []uint16    `json:"seqs,omitempty"`
 
 	// event (participant/track events and data packets)
 	Event *Event `json:"ev,omitempty"`

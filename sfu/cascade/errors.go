@@ -8,7 +8,7 @@ var (
 	// ErrAuth is returned when a peer cannot be authenticated as a member
 	// of this cluster.
 	ErrAuth = errors.New("cascade: peer not authenticated")
-	// ErrBadFrame is returned for a datagram that is not a media frame.
+	// ErrBadFrame is returned for a payload that is not a media frame.
 	ErrBadFrame = errors.New("cascade: malformed media frame")
 	// ErrBadMessage is returned for a malformed control message.
 	ErrBadMessage = errors.New("cascade: malformed control message")

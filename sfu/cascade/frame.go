@@ -6,7 +6,7 @@ import (
 	"github.com/pion/rtp"
 )
 
-// Media frame, one per QUIC datagram:
+// Media frame, the plaintext of one media-plane packet (seal.go):
 //
 //	byte 0     version (high 2 bits, = 1) | flags (bit 0: retransmission)
 //	bytes 1-2  track number, big endian, assigned by the parent in "subscribed"
@@ -17,8 +17,9 @@ const (
 	frameVersion   = 1 << 6
 	frameVerMask   = 0xc0
 	flagRTX        = 1 << 0
-	// maxFrameLen bounds one frame: a 1500-byte Ethernet MTU carries no more.
-	maxFrameLen = 1500
+	// maxFrameLen bounds one frame: what is left of quic-go's 1452-byte read
+	// buffer after the media-plane header and tag (RTP packets ≤ 1419 bytes).
+	maxFrameLen = maxPlainLen
 )
 
 // putFrameHeader writes the 4-byte header into b (len(b) >= 4).
@@ -47,7 +48,7 @@ func marshalFrame(b []byte, num uint16, layer uint8, h *rtp.Header, payload []by
 	return n
 }
 
-// parseFrame splits a datagram into its header fields and RTP packet.
+// parseFrame splits a decrypted payload into its header fields and RTP packet.
 func parseFrame(b []byte) (num uint16, layer uint8, rtx bool, pkt []byte, err error) {
 	if len(b) < frameHeaderLen+12 || b[0]&frameVerMask != frameVersion {
 		return 0, 0, false, nil, ErrBadFrame

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +48,7 @@ type Link struct {
 	done   chan struct{}
 
 	cur    atomic.Pointer[childConn]
+	plane  planeCounters
 	gen    atomic.Uint64 // connections made so far
 	rtt    atomic.Int64
 	nextID atomic.Uint32
@@ -55,14 +58,28 @@ type Link struct {
 	rooms map[string]bool
 }
 
-// childConn is one connected period of the link.
+// childConn is one connected period of the link: its own socket, QUIC
+// transport and connection, and the media plane's state for them.
 type childConn struct {
 	conn   *quic.Conn
 	ctl    *control
 	parent string
-	// table maps track numbers to subscriptions for the datagram path,
+	// table maps track numbers to subscriptions for the media path,
 	// copy-on-write so lookups take no lock.
 	table atomic.Pointer[[]*Subscription]
+
+	udp  *net.UDPConn
+	peer netip.AddrPort // the parent, as dialled
+	// down is set once the parent's hello gave the session id; until then
+	// media-plane packets are rejected. It and rcv are used by the socket's
+	// read goroutine only.
+	down  atomic.Pointer[opener]
+	rcv   receiver
+	plane *planeCounters // the Link's, shared across connections
+
+	// Used by the NACK ticker only.
+	up      sealer
+	nackBuf [maxPlanePacket]byte
 }
 
 // Dial starts the link; it connects in the background and keeps retrying.
@@ -138,30 +155,57 @@ func (l *Link) runInner() error {
 }
 
 // connectOnce dials, handshakes, re-subscribes and serves until the
-// connection ends.
+// connection ends. Each connection gets a fresh socket and transport
+// (plane.go), closed when it ends.
 func (l *Link) connectOnce() error {
+	raddr, err := net.ResolveUDPAddr("udp", l.cfg.ParentAddr)
+	if err != nil {
+		return fmt.Errorf("cascade: resolve parent: %w", err)
+	}
+	peer, err := peerAddrPort(raddr)
+	if err != nil {
+		return err
+	}
+	udp, err := listenToward(raddr)
+	if err != nil {
+		return err
+	}
+	cc := &childConn{udp: udp, peer: peer, plane: &l.plane}
+	empty := []*Subscription{}
+	cc.table.Store(&empty)
+	tr := &quic.Transport{Conn: newPlaneConn(udp, cc)}
+	defer func() {
+		_ = tr.Close()
+		_ = udp.Close()
+	}()
+
 	dialCtx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
-	conn, err := quic.DialAddr(dialCtx, l.cfg.ParentAddr, l.mat.clientTLS(), quicConfig())
+	conn, err := tr.Dial(dialCtx, raddr, l.mat.clientTLS(), quicConfig())
 	if err != nil {
 		cancel()
 		return fmt.Errorf("cascade: dial: %w", err)
 	}
+	defer func() { _ = conn.CloseWithError(0, "bye") }()
 	st, err := conn.OpenStreamSync(dialCtx)
 	cancel()
 	if err != nil {
-		_ = conn.CloseWithError(0, "no stream")
 		return fmt.Errorf("cascade: open control stream: %w", err)
 	}
-	cc := &childConn{conn: conn, ctl: &control{st: st}}
-	empty := []*Subscription{}
-	cc.table.Store(&empty)
-	defer func() { _ = conn.CloseWithError(0, "bye") }()
+	cc.conn, cc.ctl = conn, &control{st: st}
 	if err := cc.ctl.send(&message{Type: msgHello, Node: l.cfg.NodeID, Version: protocolVersion}); err != nil {
 		return err
 	}
-	if cc.parent, err = readHello(st, conn.ConnectionState().TLS); err != nil {
+	hello, err := readHello(st, conn.ConnectionState().TLS)
+	if err != nil {
 		return err
 	}
+	keys, err := deriveKeys(conn.ConnectionState().TLS)
+	if err != nil {
+		return err
+	}
+	cc.parent = hello.Node
+	cc.up = sealer{key: keys.up, sid: hello.Session}
+	cc.down.Store(&opener{key: keys.down, sid: hello.Session})
 	return l.serve(cc)
 }
 
@@ -180,11 +224,7 @@ func (l *Link) serve(cc *childConn) error {
 	}
 
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		cancel(l.readDatagrams(ctx, cc))
-	}()
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		cancel(readLoop(ctx, cc.ctl.st, func(m *message) error { return l.handle(cc, m) }))
@@ -270,7 +310,7 @@ func (l *Link) tick(ctx context.Context, cc *childConn) {
 	defer nackT.Stop()
 	pingT := time.NewTicker(500 * time.Millisecond)
 	defer pingT.Stop()
-	seqs := make([]uint16, 0, 256)
+	seqs := make([]uint16, 0, nackWindow)
 	for {
 		select {
 		case <-ctx.Done():
@@ -278,38 +318,17 @@ func (l *Link) tick(ctx context.Context, cc *childConn) {
 		case <-pingT.C:
 			_ = cc.ctl.send(&message{Type: msgPing, T: time.Now().UnixNano()})
 		case now := <-nackT.C:
-			rtt := l.RTT()
-			if rtt == 0 {
-				rtt = cc.conn.ConnectionStats().SmoothedRTT
-			}
+			rtt := cc.retryRTT(l.RTT())
 			for num, s := range *cc.table.Load() {
 				if s == nil {
 					continue
 				}
 				for layer := range maxLayers {
 					seqs = s.trackers[layer].scan(now.UnixNano(), rtt, seqs[:0])
-					if len(seqs) == 0 {
-						continue
-					}
-					m := &message{Type: msgNack, Num: uint16(num), Layer: layer, Seqs: seqs}
-					if err := cc.ctl.send(m); err != nil {
-						return
-					}
+					cc.sendNacks(uint16(num), uint8(layer), seqs)
 				}
 			}
 		}
-	}
-}
-
-// readDatagrams is the per-packet receive path.
-func (l *Link) readDatagrams(ctx context.Context, cc *childConn) error {
-	var r receiver
-	for {
-		b, err := cc.conn.ReceiveDatagram(ctx)
-		if err != nil {
-			return err
-		}
-		r.deliver(*cc.table.Load(), b, time.Now().UnixNano())
 	}
 }
 

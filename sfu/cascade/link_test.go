@@ -3,6 +3,7 @@ package cascade
 import (
 	"bytes"
 	"errors"
+	"net"
 	"testing"
 	"time"
 )
@@ -92,7 +93,28 @@ func TestLinkControlAndMedia(t *testing.T) {
 		t.Fatalf("%d duplicates reached the producer", d)
 	}
 	st := sub.Stats(0)
-	t.Logf("layer 0: %+v, rtt %v", st, link.RTT())
+	t.Logf("layer 0: %+v, rtt %v, child plane %+v", st, link.RTT(), link.PlaneStats())
+	if ps := link.PlaneStats(); ps.Accepted < 11000 || ps.Rejected+ps.Replayed+ps.BadFrames != 0 {
+		t.Fatalf("child plane %+v", ps)
+	}
+
+	// Media-plane packets nobody sealed are refused by the parent and never
+	// disturb the QUIC connection on the same socket.
+	forger, err := net.DialUDP("udp", nil, srv.Addr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := make([]byte, 100)
+	forged[0] = planeVersion | kindNack
+	for i := range 50 {
+		forged[4] = byte(i) // assorted session ids
+		_, _ = forger.Write(forged)
+	}
+	_ = forger.Close()
+	eventually(t, "forgeries refused", 2*time.Second, func() bool { return srv.PlaneStats().Rejected == 50 })
+	if srv.PlaneStats().Accepted != 0 {
+		t.Fatalf("parent plane %+v", srv.PlaneStats())
+	}
 	eventually(t, "rtt measured", 2*time.Second, func() bool { return link.RTT() > 0 })
 
 	// Keyframe requests are merged per hop: a burst sends one PLI.

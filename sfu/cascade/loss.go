@@ -25,7 +25,7 @@ type missing struct {
 
 // lossTracker finds gaps in one layer's sequence numbers, schedules NACKs
 // for them, and drops duplicates (a retransmission racing a late original).
-// onPacket runs per packet on the datagram goroutine, scan on the link's
+// onPacket runs per packet on the socket's read goroutine, scan on the link's
 // NACK ticker; the mutex is uncontended almost always.
 type lossTracker struct {
 	mu       sync.Mutex

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -20,8 +21,9 @@ type ServerConfig struct {
 	NodeID string
 	// Addr is the UDP address to listen on, e.g. "127.0.0.1:0".
 	Addr string
-	// PacketConn, if set, is used instead of listening on Addr.
-	PacketConn net.PacketConn
+	// PacketConn, if set, is used instead of listening on Addr. It must be
+	// a UDP socket: the media plane shares it with QUIC (plane.go).
+	PacketConn *net.UDPConn
 	Auth       Auth
 	// Upstream resolves subscriptions. Required.
 	Upstream Upstream
@@ -44,7 +46,14 @@ type Server struct {
 	log   *slog.Logger
 	tr    *quic.Transport
 	ln    *quic.Listener
-	ownPC net.PacketConn
+	sock  *net.UDPConn // shared by QUIC and the media plane
+	ownPC *net.UDPConn
+	plane planeCounters
+
+	// pmu guards bySID, the media plane's session lookup (read per NACK
+	// packet on the socket's read goroutine).
+	pmu   sync.RWMutex
+	bySID map[uint32]*parentSession
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -74,16 +83,20 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "cascade-server", "node", cfg.NodeID),
-		done: make(chan struct{}), sessions: map[*parentSession]struct{}{}}
-	pc := cfg.PacketConn
-	if pc == nil {
-		pc, err = net.ListenPacket("udp", cfg.Addr)
+		done: make(chan struct{}), sessions: map[*parentSession]struct{}{}, bySID: map[uint32]*parentSession{}}
+	udp := cfg.PacketConn
+	if udp == nil {
+		ua, err := net.ResolveUDPAddr("udp", cfg.Addr)
 		if err != nil {
 			return nil, fmt.Errorf("cascade: listen %s: %w", cfg.Addr, err)
 		}
-		s.ownPC = pc
+		if udp, err = net.ListenUDP("udp", ua); err != nil {
+			return nil, fmt.Errorf("cascade: listen %s: %w", cfg.Addr, err)
+		}
+		s.ownPC = udp
 	}
-	s.tr = &quic.Transport{Conn: pc}
+	s.sock = udp
+	s.tr = &quic.Transport{Conn: newPlaneConn(udp, s)}
 	s.ln, err = s.tr.Listen(mat.serverTLS(), quicConfig())
 	if err != nil {
 		s.closeTransport()
@@ -129,7 +142,12 @@ func (s *Server) acceptLoop() error {
 			}
 			return err
 		}
-		ps := newParentSession(s, conn)
+		peer, err := peerAddrPort(conn.RemoteAddr())
+		if err != nil {
+			_ = conn.CloseWithError(0, "bad address")
+			continue
+		}
+		ps := newParentSession(s, conn, peer)
 		s.mu.Lock()
 		s.sessions[ps] = struct{}{}
 		s.mu.Unlock()
@@ -177,10 +195,11 @@ var errPeerGone = errors.New("cascade: child connection closed")
 
 // SendStats counts media frames over all current children.
 type SendStats struct {
-	Sent     uint64 // handed to QUIC
-	Dropped  uint64 // queue full (congestion): recoverable by NACK
-	TooLarge uint64 // over the path's datagram limit
-	Stale    uint64 // waited too long for the congestion window: dropped
+	Sent     uint64 // written to the socket
+	Dropped  uint64 // send ring full: recoverable by NACK
+	TooLarge uint64 // over the packet size limit or the path MTU
+	Stale    uint64 // waited too long in the ring (sender starved): dropped
+	Failed   uint64 // other socket write errors: recoverable by NACK
 }
 
 // Stats sums the send counters of connected children.
@@ -193,6 +212,49 @@ func (s *Server) Stats() SendStats {
 		st.Dropped += ps.snd.dropped.Load()
 		st.TooLarge += ps.snd.tooLarge.Load()
 		st.Stale += ps.snd.stale.Load()
+		st.Failed += ps.snd.failed.Load()
 	}
 	return st
+}
+
+// PlaneStats counts the media-plane packets (NACKs) children sent.
+func (s *Server) PlaneStats() PlaneStats { return s.plane.snapshot() }
+
+// handlePlane takes a media-plane packet from the socket (plane.go): find
+// the session by id, then let it authenticate and act on the packet.
+func (s *Server) handlePlane(b []byte) {
+	sid, ok := planeSession(b)
+	var ps *parentSession
+	if ok {
+		s.pmu.RLock()
+		ps = s.bySID[sid]
+		s.pmu.RUnlock()
+	}
+	if ps == nil {
+		s.plane.count(openBad)
+		return
+	}
+	s.plane.count(ps.handlePlane(b))
+}
+
+// register gives ps a session id no other connected child has and makes
+// it findable by the read goroutine; the id is written under the lock, so
+// readers see it. 0 is never used, so a zeroed header finds no session.
+func (s *Server) register(ps *parentSession) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	for {
+		sid := rand.Uint32()
+		if _, taken := s.bySID[sid]; sid != 0 && !taken {
+			ps.sid, ps.up.sid = sid, sid
+			s.bySID[sid] = ps
+			return
+		}
+	}
+}
+
+func (s *Server) unregister(sid uint32) {
+	s.pmu.Lock()
+	delete(s.bySID, sid)
+	s.pmu.Unlock()
 }

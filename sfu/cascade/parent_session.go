@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,12 @@ type parentSession struct {
 	log  *slog.Logger
 	snd  *sender
 	ctl  *control
+	sid  uint32 // media-plane session id, set before the session is registered
+
+	// Used by the socket's read goroutine only (media-plane NACKs).
+	up      opener
+	rtxBuf  [maxFrameLen]byte
+	nackTbl atomic.Pointer[map[uint16]nackTarget]
 
 	mu    sync.Mutex
 	peer  string
@@ -30,7 +37,15 @@ type parentSession struct {
 	tracks  map[uint16]*parentTrack
 	byID    map[uint32]uint16
 	nextNum uint16
-	scratch [maxFrameLen]byte
+}
+
+// nackTarget is what a NACK needs of a track: an immutable snapshot the
+// control goroutine publishes whenever tracks or layers change, so the
+// read goroutine answers NACKs without touching the control goroutine's
+// maps.
+type nackTarget struct {
+	sid    string
+	layers [maxLayers]bool
 }
 
 type parentTrack struct {
@@ -67,11 +82,11 @@ func (w *layerSink) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	return len(payload), nil
 }
 
-func newParentSession(s *Server, conn *quic.Conn) *parentSession {
+func newParentSession(s *Server, conn *quic.Conn, peer netip.AddrPort) *parentSession {
 	return &parentSession{
 		srv: s, conn: conn,
 		log:      s.log.With("child", conn.RemoteAddr().String()),
-		snd:      newSender(conn, s.cfg.SendQueue),
+		snd:      newSender(s.sock, peer, s.cfg.SendQueue),
 		rooms:    map[string]bool{},
 		counters: map[trackKey]*[maxLayers]atomic.Uint64{},
 		tracks:   map[uint16]*parentTrack{},
@@ -122,12 +137,24 @@ func (ps *parentSession) runInner(srvCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cascade: accept control stream: %w", err)
 	}
-	peer, err := readHello(st, ps.conn.ConnectionState().TLS)
+	hello, err := readHello(st, ps.conn.ConnectionState().TLS)
 	if err != nil {
 		return err
 	}
+	peer := hello.Node
+	keys, err := deriveKeys(ps.conn.ConnectionState().TLS)
+	if err != nil {
+		return err
+	}
+	ps.publishNackTable()
+	// Keys and opener are in place before the id is registered: from then
+	// on the read goroutine may use them.
+	ps.up = opener{key: keys.up} // register sets its sid
+	ps.srv.register(ps)
+	defer ps.srv.unregister(ps.sid)
+	ps.snd.seal = sealer{key: keys.down, sid: ps.sid}
 	ctl := &control{st: st}
-	if err := ctl.send(&message{Type: msgHello, Node: ps.srv.cfg.NodeID, Version: protocolVersion}); err != nil {
+	if err := ctl.send(&message{Type: msgHello, Node: ps.srv.cfg.NodeID, Version: protocolVersion, Session: ps.sid}); err != nil {
 		return err
 	}
 	ps.mu.Lock()
@@ -155,16 +182,17 @@ func (ps *parentSession) handle(m *message) error {
 	switch m.Type {
 	case msgSubscribe:
 		ps.subscribe(m)
+		ps.publishNackTable()
 	case msgLayers:
 		if t := ps.tracks[m.Num]; t != nil {
 			ps.setLayers(t, m.Layers)
+			ps.publishNackTable()
 		}
 	case msgUnsubscribe:
 		if t := ps.tracks[m.Num]; t != nil {
 			ps.unsubscribe(t)
+			ps.publishNackTable()
 		}
-	case msgNack:
-		ps.nack(m)
 	case msgPLI:
 		ps.pli(m)
 	case msgJoin:
@@ -263,22 +291,6 @@ func (ps *parentSession) detachAll() {
 		ps.setLayers(t, nil)
 	}
 	clear(ps.tracks)
-}
-
-// nack answers from the shared packet cache; misses are dropped (the child
-// gives up or its subscribers ask for a keyframe).
-func (ps *parentSession) nack(m *message) {
-	t := ps.tracks[m.Num]
-	li, ok := layerIndex(m.Layer)
-	if t == nil || !ok || t.layers[li] == nil || ps.srv.cfg.Packets == nil {
-		return
-	}
-	for _, seq := range m.Seqs {
-		n, ok := ps.srv.cfg.Packets.ReadPacket(t.sid, int(li), seq, ps.scratch[:])
-		if ok && n >= 12 {
-			ps.snd.writeRaw(t.num, li, true, ps.scratch[:n])
-		}
-	}
 }
 
 // pli merges keyframe requests per hop: at most one per KeyframeInterval

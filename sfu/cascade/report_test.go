@@ -66,7 +66,7 @@ func rusage() time.Duration {
 }
 
 // TestHopReport measures, on loopback, the latency one cascade hop adds
-// (parent's layer sink → QUIC datagram → child's producer) and the cost
+// (parent's layer sink → media-plane packet → child's producer) and the cost
 // of serving E children one 1.5 Mbit/s layer (170 packets/s of 1,100
 // bytes). Run with CASCADE_REPORT=1; it writes testdata/hops.svg and prints
 // the RESULTS.md table.

@@ -3,44 +3,48 @@ package cascade
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/quic-go/quic-go"
 )
 
-// datagramConn is the part of *quic.Conn the sender uses.
-type datagramConn interface {
-	SendDatagram(b []byte) error
-}
-
-// sender queues media frames for one connection in a fixed-slot ring and
-// sends them from its own goroutine. Producers (the SFU's forwarding
-// goroutines) never block: quic-go's SendDatagram blocks once its own
-// 32-frame queue is full (congestion window exhausted), so a full ring drops
-// the new packet instead, and the child's NACK brings it back if it still
-// matters. Nothing here allocates per packet.
+// sender queues media frames for one child in a fixed-slot ring and sends
+// them from its own goroutine, sealed as media-plane packets straight to the
+// child's address. Producers (the SFU's forwarding goroutines) never block:
+// a full ring drops the new packet, and the child's NACK brings it back if
+// it still matters. There is no congestion control here on purpose (see
+// DESIGN.md): the ring only absorbs bursts the socket write cannot take at
+// once. Nothing here allocates per packet.
 type sender struct {
-	conn datagramConn
+	out  packetWriter
+	peer netip.AddrPort
 	wake chan struct{}
+	// seal is set before run starts and then used by run only.
+	seal sealer
 
-	mu    sync.Mutex
-	slots [][maxFrameLen]byte
-	lens  []int
+	mu sync.Mutex
+	// Each slot is a whole packet: the frame is written at planeHeaderLen
+	// and sealed in place, so sending copies nothing.
+	slots [][maxPlanePacket]byte
+	lens  []int   // frame length
 	at    []int64 // unix nanos each slot was queued
 	head  int
 	count int
 
-	sent, dropped, tooLarge, stale atomic.Uint64
+	sent, dropped, tooLarge, stale, failed atomic.Uint64
 }
 
-func newSender(conn datagramConn, slots int) *sender {
+func newSender(out packetWriter, peer netip.AddrPort, slots int) *sender {
 	return &sender{
-		conn:  conn,
+		out:   out,
+		peer:  peer,
 		wake:  make(chan struct{}, 1),
-		slots: make([][maxFrameLen]byte, slots),
+		slots: make([][maxPlanePacket]byte, slots),
 		lens:  make([]int, slots),
 		at:    make([]int64, slots),
 	}
@@ -61,12 +65,12 @@ func (s *sender) commitLocked(idx, n int) {
 	s.count++
 }
 
-// maxQueueAge: a frame that waited this long for the congestion window is
-// dropped at the head of the queue instead of sent. Live media is useless
-// late, and a full queue of stale frames would otherwise make every newer
-// packet (the keyframe a subscriber waits for, another layer) drop at the
-// tail for as long as the backlog takes to drain. The child NACKs what
-// still matters.
+// maxQueueAge: a frame that waited this long in the ring is dropped at the
+// head of the queue instead of sent. Without congestion control the ring
+// drains at socket speed, so this only fires when the sender goroutine is
+// starved of CPU; live media is useless late, and a queue of stale frames
+// would make every newer packet drop at the tail until it drained. The
+// child NACKs what still matters.
 const maxQueueAge = int64(500 * time.Millisecond)
 
 func (s *sender) notify() {
@@ -86,7 +90,7 @@ func (s *sender) writeRTP(num uint16, layer uint8, h *rtp.Header, payload []byte
 		s.dropped.Add(1)
 		return false
 	}
-	n := marshalFrame(s.slots[idx][:], num, layer, h, payload)
+	n := marshalFrame(s.slots[idx][planeHeaderLen:planeHeaderLen+maxFrameLen], num, layer, h, payload)
 	if n == 0 {
 		s.mu.Unlock()
 		s.tooLarge.Add(1)
@@ -111,7 +115,7 @@ func (s *sender) writeRaw(num uint16, layer uint8, rtx bool, pkt []byte) bool {
 		s.dropped.Add(1)
 		return false
 	}
-	b := s.slots[idx][:]
+	b := s.slots[idx][planeHeaderLen:]
 	putFrameHeader(b, num, layer, rtx)
 	n := frameHeaderLen + copy(b[frameHeaderLen:], pkt)
 	s.commitLocked(idx, n)
@@ -120,9 +124,9 @@ func (s *sender) writeRaw(num uint16, layer uint8, rtx bool, pkt []byte) bool {
 	return true
 }
 
-// run sends queued frames until ctx ends or the connection fails. The slot
-// being sent stays owned by run (count still includes it) until
-// SendDatagram has copied it.
+// run seals and sends queued frames until ctx ends or the socket is
+// closed. The slot being sent stays owned by run (count still includes it)
+// until the write returns.
 func (s *sender) run(ctx context.Context) error {
 	for {
 		s.mu.Lock()
@@ -138,37 +142,31 @@ func (s *sender) run(ctx context.Context) error {
 		idx, n, at := s.head, s.lens[s.head], s.at[s.head]
 		s.mu.Unlock()
 
-		if time.Now().UnixNano()-at > maxQueueAge {
-			s.mu.Lock()
-			s.head = (s.head + 1) % len(s.slots)
-			s.count--
-			s.mu.Unlock()
-			s.stale.Add(1)
-			continue
+		var err error
+		stale := time.Now().UnixNano()-at > maxQueueAge
+		if !stale {
+			_, err = s.out.WriteToUDPAddrPort(s.seal.seal(s.slots[idx][:], kindMedia, n), s.peer)
 		}
-
-		err := s.conn.SendDatagram(s.slots[idx][:n])
 
 		s.mu.Lock()
 		s.head = (s.head + 1) % len(s.slots)
 		s.count--
 		s.mu.Unlock()
 
-		if err == nil {
+		switch {
+		case stale:
+			s.stale.Add(1)
+		case err == nil:
 			s.sent.Add(1)
-			continue
-		}
-		if !isTooLarge(err) {
+		case errors.Is(err, net.ErrClosed):
 			return err
+		case errors.Is(err, syscall.EMSGSIZE):
+			// Path MTU below this packet (the socket has DF set): it is lost
+			// for this link (see DESIGN.md, "Packet size").
+			s.tooLarge.Add(1)
+		default:
+			// ENOBUFS and the like: one packet lost, NACK recovers it.
+			s.failed.Add(1)
 		}
-		// Path MTU below this packet: it is lost for this link (see
-		// DESIGN.md, "Datagram size").
-		s.tooLarge.Add(1)
 	}
-}
-
-// isTooLarge is out of line so the error target only escapes on errors.
-func isTooLarge(err error) bool {
-	var tooLarge *quic.DatagramTooLargeError
-	return errors.As(err, &tooLarge)
 }

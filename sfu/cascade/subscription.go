@@ -20,7 +20,7 @@ type Subscription struct {
 	closed   atomic.Bool
 	num      atomic.Uint32 // parent's track number on the current connection
 
-	// trackers are used by the datagram goroutine and the NACK ticker.
+	// trackers are used by the socket's read goroutine and the NACK ticker.
 	trackers [maxLayers]lossTracker
 
 	mu        sync.Mutex
@@ -143,29 +143,30 @@ func (s *Subscription) requestKeyframe(layer int) {
 	}
 }
 
-// receiver is the per-connection datagram decoder; it reuses one
-// rtp.Packet so the receive path does not allocate.
+// receiver is the per-connection frame decoder; it reuses one rtp.Packet so
+// the receive path does not allocate.
 type receiver struct {
 	pkt rtp.Packet
-	bad uint64
 }
 
-func (r *receiver) deliver(table []*Subscription, b []byte, now int64) {
+// deliver hands one decrypted frame to its subscription's producer. It
+// reports false for a malformed frame (a duplicate or a frame for a closed
+// subscription is fine, just dropped).
+func (r *receiver) deliver(table []*Subscription, b []byte, now int64) bool {
 	num, layer, _, raw, err := parseFrame(b)
 	if err != nil || int(num) >= len(table) || layer >= maxLayers {
-		r.bad++
-		return
+		return false
 	}
 	s := table[num]
 	if s == nil || s.closed.Load() {
-		return
+		return true
 	}
 	if !s.trackers[layer].onPacket(rtpSeq(raw), now) {
-		return // duplicate
+		return true // duplicate
 	}
 	if err := r.pkt.Unmarshal(raw); err != nil {
-		r.bad++
-		return
+		return false
 	}
 	_ = s.producer.WriteRTP(int(layer), &r.pkt)
+	return true
 }

@@ -389,12 +389,13 @@ func TestCascadeEdgeFailover(t *testing.T) {
 }
 
 // TestCascadeLossyLink: the edge reaches the origin through a relay that
-// drops datagrams each way and delays them. NACKs answered from the
-// origin's layer cache keep unrecovered loss seen by the edge's classroom
-// under 1% for the low layer plus audio. The default is 1% loss and 50 ms
-// each way; CASCADE_LOSS=0.10 CASCADE_DELAY=100ms reproduces the 10% case,
-// which quic-go's loss-based congestion window cannot carry at video rates
-// (sfu/cascade/RESULTS.md).
+// drops datagrams each way and delays them. NACKs on the cascade's media
+// plane, answered from the origin's layer cache, keep unrecovered loss seen
+// by the edge's classroom under 1% for the low layer plus audio. The default
+// is issue 4's requirement, 10% loss and 100 ms each way (it failed while
+// media rode QUIC datagrams under quic-go's loss-based congestion window,
+// sfu/cascade/RESULTS.md); CASCADE_LOSS and CASCADE_DELAY override it, e.g.
+// CASCADE_LOSS=0.01 CASCADE_DELAY=50ms.
 func TestCascadeLossyLink(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	nats := testNATS(t)
@@ -436,8 +437,8 @@ func TestCascadeLossyLink(t *testing.T) {
 	dropped, passed := relay.Stats()
 	packets, gaps := m.result()
 	rate := float64(gaps) / float64(packets+gaps)
-	t.Logf("relay dropped %d of %d datagrams; classroom got %d distinct packets in the window, %d never arrived (%.2f%%); origin send %+v",
-		dropped, dropped+passed, packets, gaps, 100*rate, origin.cascade.srv.Stats())
+	t.Logf("relay dropped %d of %d datagrams; classroom got %d distinct packets in the window, %d never arrived (%.2f%%); origin send %+v, NACK packets %+v",
+		dropped, dropped+passed, packets, gaps, 100*rate, origin.cascade.srv.Stats(), origin.cascade.srv.PlaneStats())
 	if packets < 300 {
 		t.Fatalf("only %d packets in 10 s", packets)
 	}
@@ -450,14 +451,14 @@ func lossyLinkLoss() float64 {
 	if v, err := strconv.ParseFloat(os.Getenv("CASCADE_LOSS"), 64); err == nil {
 		return v
 	}
-	return 0.01
+	return 0.10
 }
 
 func lossyLinkDelay() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("CASCADE_DELAY")); err == nil {
 		return d
 	}
-	return 50 * time.Millisecond
+	return 100 * time.Millisecond
 }
 
 // lossMeter counts, per track, the distinct sequence numbers between the
