@@ -123,9 +123,17 @@ func TestBandwidthAdaptationShaped(t *testing.T) {
 	aw.resetGap()
 	g0 := goodFrames()
 	step("300 kbit/s: lowest layer", 30*time.Second, func() bool { return layer() == 0 })
+	f0 := rv.Stats().Frames
 	time.Sleep(3 * time.Second)
 	if gap, pk := aw.resetGap(); pk == 0 || gap > time.Second {
 		t.Errorf("audio interrupted at 300 kbit/s: %d packets, longest gap %v", pk, gap)
+	}
+	// The link carries the lowest layer (150k) and audio: video keeps
+	// flowing rather than pausing.
+	if f := rv.Stats().Frames - f0; f < 3 || aw.isPaused(rv.SID) {
+		t.Errorf("video at 300 kbit/s: %d frames in 3 s, paused %v — want the lowest layer flowing", f, aw.isPaused(rv.SID))
+	} else {
+		t.Logf("300 kbit/s: %d frames in 3 s on the lowest layer", f)
 	}
 
 	lab.Shape("80kbit")
