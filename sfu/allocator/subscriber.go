@@ -48,6 +48,11 @@ type SubscriberConfig struct {
 	// deep cut takes a few probes rather than one per layer. It defaults
 	// to 2.
 	ProbeMultiplier float64
+	// MaxProbeMultiplier bounds the growth of the multiplier: each probe
+	// confirmed in a row doubles it (as libwebrtc probes further at twice
+	// a successful rate), a failed probe or a congestion drop resets it. It
+	// defaults to 4 × ProbeMultiplier.
+	MaxProbeMultiplier float64
 }
 
 func (c SubscriberConfig) withDefaults() SubscriberConfig {
@@ -72,6 +77,9 @@ func (c SubscriberConfig) withDefaults() SubscriberConfig {
 	def(&c.MaxProbeBackoff, 10*time.Second)
 	if c.ProbeMultiplier < 1 {
 		c.ProbeMultiplier = 2
+	}
+	if c.MaxProbeMultiplier < c.ProbeMultiplier {
+		c.MaxProbeMultiplier = 4 * c.ProbeMultiplier
 	}
 	return c
 }
@@ -149,6 +157,7 @@ type Subscriber struct {
 	probeUntil     time.Time // non-zero while a probe is in flight
 	lastProbeEnd   time.Time
 	probeConfirmed bool
+	probeMult      float64 // current multiplier (see MaxProbeMultiplier)
 	nextProbe      time.Time
 	probeBackoff   time.Duration
 
@@ -266,6 +275,7 @@ func (s *Subscriber) onCongestionDrop(now time.Time, estimate int) {
 	}
 	s.lastDrop = now
 	s.probeConfirmed = false
+	s.probeMult = 0
 }
 
 // applyTarget turns a track's target into what to forward now.
@@ -330,9 +340,16 @@ func (s *Subscriber) maybeProbe(now time.Time, estimate int, alloc Allocation, t
 		return nil
 	}
 	full := s.estimateFor(Allocate(math.MaxInt/2, tracks, s.cfg.Alloc).Total)
-	target := max(need, min(int(s.cfg.ProbeMultiplier*float64(estimate)), full))
+	target := max(need, min(int(s.probeMultiplier()*float64(estimate)), full))
 	s.probeUntil = now.Add(s.cfg.ProbeDuration)
 	return &ProbeRequest{TargetBps: target, PaddingBps: target - alloc.Total, Duration: s.cfg.ProbeDuration}
+}
+
+func (s *Subscriber) probeMultiplier() float64 {
+	if s.probeMult == 0 {
+		return s.cfg.ProbeMultiplier
+	}
+	return s.probeMult
 }
 
 // estimateFor is the estimate at which an allocation totalling total would
@@ -349,10 +366,12 @@ func (s *Subscriber) OnProbeResult(now time.Time, confirmed bool) {
 	s.probeUntil, s.lastProbeEnd = time.Time{}, now
 	if confirmed {
 		s.probeConfirmed = true
+		s.probeMult = min(2*s.probeMultiplier(), s.cfg.MaxProbeMultiplier)
 		s.probeBackoff = s.cfg.ProbeBackoff
 		s.nextProbe = time.Time{}
 		return
 	}
 	s.nextProbe = now.Add(s.probeBackoff)
 	s.probeBackoff = min(2*s.probeBackoff, s.cfg.MaxProbeBackoff)
+	s.probeMult = 0
 }

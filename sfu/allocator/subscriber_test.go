@@ -413,3 +413,34 @@ func TestSubscriberLinkGettingWorseIsNotAnOscillation(t *testing.T) {
 		t.Errorf("drop back to the pre-upgrade level: hold-down %v, want 10s", got)
 	}
 }
+
+// Each probe confirmed in a row doubles the next one's multiplier (2 → 4 →
+// 8, as libwebrtc probes further at twice a successful rate), so a link
+// that came back is found in two or three probes; a failed probe resets it.
+func TestSubscriberProbeEscalatesWhileConfirmed(t *testing.T) {
+	t.Parallel()
+	s := NewSubscriber(SubscriberConfig{})
+	probeAt := func(d time.Duration, est int) *ProbeRequest {
+		t.Helper()
+		for ; d < time.Minute; d += 100 * time.Millisecond {
+			if p := s.Update(at(d), est, classroom()).Probe; p != nil {
+				return p
+			}
+		}
+		t.Fatal("no probe")
+		return nil
+	}
+	settle(t, s, at(0), 100_000, classroom())
+	s.OnProbeResult(at(time.Second), true)
+	if p := probeAt(time.Second, 200_000); p.TargetBps != 800_000 {
+		t.Fatalf("probe after one confirmed: target %d, want 4 × 200k", p.TargetBps)
+	}
+	s.OnProbeResult(at(10*time.Second), true)
+	if p := probeAt(10*time.Second, 200_000); p.TargetBps != 1_600_000 {
+		t.Fatalf("probe after two confirmed: target %d, want 8 × 200k", p.TargetBps)
+	}
+	s.OnProbeResult(at(20*time.Second), false)
+	if p := probeAt(20*time.Second, 200_000); p.TargetBps != 400_000 {
+		t.Fatalf("probe after a failed one: target %d, want 2 × 200k", p.TargetBps)
+	}
+}
