@@ -173,7 +173,19 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
       await waitFor(`${classroomIds[i + 1]} to subscribe to the stage classroom's camera`, stageView,
         (s) => Array.isArray(s.pubs) && s.pubs.some((x) => x.startsWith('camera:desired=true:subscribed=true')), { timeoutMs: 20_000 });
       const shown = await waitFor(`${classroomIds[i + 1]} to show the classroom on stage`, stageView, (s) => s.w > 0, { timeoutMs: 20_000 }).then(() => true, () => false);
-      if (!shown) t.diagnostic(`KNOWN: ${classroomIds[i + 1]} shows no decoded frame of the stage camera after 20 s`);
+      if (!shown) {
+        t.diagnostic(`KNOWN: ${classroomIds[i + 1]} shows no decoded frame of the stage camera after 20 s`);
+        t.diagnostic(`  why (server): ${JSON.stringify(await subscriberState(base, classcast.bin, lessonRoom, classroomIds[i + 1]))}`);
+        t.diagnostic(`  why (client): ${JSON.stringify(await c.page.evaluate(async (id) => {
+          const p = window.ccApp.classroom.room.remoteParticipants.get(id);
+          const pub = p && [...p.trackPublications.values()].find((x) => x.source === 'camera');
+          const rep = pub?.track ? await pub.track.getRTCStatsReport() : undefined;
+          const inb = rep ? [...rep.values()].find((x) => x.type === 'inbound-rtp') : undefined;
+          return { sid: pub?.trackSid, streamState: pub?.track?.streamState, quality: pub?.videoQuality,
+            inbound: inb && { packets: inb.packetsReceived, lost: inb.packetsLost, frames: inb.framesReceived, decoded: inb.framesDecoded,
+              keyframes: inb.keyFramesDecoded, plis: inb.pliCount, nacks: inb.nackCount, w: inb.frameWidth, codec: inb.codecId } };
+        }, classroomIds[0]))}`);
+      }
     }
     await asker.screenshot('onstage');
     await others[0].screenshot('onstage');
@@ -310,3 +322,17 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
 
   assert.equal(server.races(), 0, 'the race detector reported data races (artifacts/webapp/server.log)');
 });
+
+// subscriberState is what the server decided for one subscriber (admin API): its estimate and each
+// subscribed track's layer and pause reasons — for diagnostics when a video does not show.
+async function subscriberState(base, bin, room, identity) {
+  try {
+    const token = await mintAdminToken(bin);
+    const res = await fetch(`${base}/api/admin/rooms`, { headers: { Authorization: `Bearer ${token}` } });
+    const rooms = await res.json();
+    const p = rooms.find((r) => r.room?.name === room)?.participants?.find((x) => x.info?.identity === identity);
+    return p?.bandwidth ?? 'no bandwidth state';
+  } catch (err) {
+    return `admin API: ${err.message}`;
+  }
+}
