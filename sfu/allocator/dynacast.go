@@ -111,6 +111,9 @@ func (d *Dynacast) Update(now time.Time) (qualities []*livekit.SubscribedQuality
 	return qualities, changed, recheck
 }
 
+// Enabled reports which spatial layers the publisher is asked to send.
+func (d *Dynacast) Enabled() [MaxSpatial]bool { return d.enabled }
+
 // QualityUpdate wraps qualities into the signal message for the publisher,
 // filling both the per-codec list and the deprecated flat one (older SDKs).
 func QualityUpdate(trackSID, codecMime string, qualities []*livekit.SubscribedQuality) *livekit.SubscribedQualityUpdate {

@@ -16,6 +16,9 @@ import (
 type AdminParticipant struct {
 	Info      *livekit.ParticipantInfo `json:"info"`
 	Bandwidth *room.Snapshot           `json:"bandwidth,omitempty"`
+	// Published: the layers of each published track (received, rate,
+	// asked for by dynacast).
+	Published []room.PublishedTrack `json:"published,omitempty"`
 }
 
 // AdminRoom is one room in the admin API.
@@ -52,7 +55,7 @@ func (n *Node) adminRooms(w http.ResponseWriter, r *http.Request) {
 	for _, rm := range n.rooms.List() {
 		ar := AdminRoom{Room: rm.Info()}
 		for _, p := range n.participants(rm) {
-			ap := AdminParticipant{Info: p.Info()}
+			ap := AdminParticipant{Info: p.Info(), Published: p.Published()}
 			if s, ok := p.Bandwidth(); ok {
 				ap.Bandwidth = &s
 			}

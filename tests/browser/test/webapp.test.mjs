@@ -175,7 +175,7 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
       const shown = await waitFor(`${classroomIds[i + 1]} to show the classroom on stage`, stageView, (s) => s.w > 0, { timeoutMs: 20_000 }).then(() => true, () => false);
       if (!shown) {
         t.diagnostic(`KNOWN: ${classroomIds[i + 1]} shows no decoded frame of the stage camera after 20 s`);
-        t.diagnostic(`  why (server): ${JSON.stringify(await subscriberState(base, classcast.bin, lessonRoom, classroomIds[i + 1]))}`);
+        t.diagnostic(`  why (server): ${JSON.stringify(await subscriberState(base, classcast.bin, lessonRoom, classroomIds[i + 1], classroomIds[0]))}`);
         t.diagnostic(`  why (client): ${JSON.stringify(await c.page.evaluate(async (id) => {
           const p = window.ccApp.classroom.room.remoteParticipants.get(id);
           const pub = p && [...p.trackPublications.values()].find((x) => x.source === 'camera');
@@ -324,14 +324,15 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
 });
 
 // subscriberState is what the server decided for one subscriber (admin API): its estimate and each
-// subscribed track's layer and pause reasons — for diagnostics when a video does not show.
-async function subscriberState(base, bin, room, identity) {
+// subscribed track's layer and pause reasons, and the publisher's layers as received and as asked for
+// by dynacast — for diagnostics when a video does not show.
+async function subscriberState(base, bin, room, identity, publisher) {
   try {
     const token = await mintAdminToken(bin);
     const res = await fetch(`${base}/api/admin/rooms`, { headers: { Authorization: `Bearer ${token}` } });
-    const rooms = await res.json();
-    const p = rooms.find((r) => r.room?.name === room)?.participants?.find((x) => x.info?.identity === identity);
-    return p?.bandwidth ?? 'no bandwidth state';
+    const parts = (await res.json()).find((r) => r.room?.name === room)?.participants ?? [];
+    const find = (id) => parts.find((x) => x.info?.identity === id);
+    return { subscriber: find(identity)?.bandwidth ?? 'no bandwidth state', publisher: find(publisher)?.published ?? 'not found' };
   } catch (err) {
     return `admin API: ${err.message}`;
   }
