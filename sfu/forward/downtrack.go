@@ -301,7 +301,23 @@ func (d *DownTrack) forward(in *inPacket, s *scratch) {
 	detach := false
 	if int(d.current) != layer {
 		if int(d.target) != layer || (!in.keyframe && d.up.kind != kindAudio) {
+			// Still waiting for the target's keyframe. Ask again on any
+			// packet that arrives meanwhile: with nothing forwarded yet (a
+			// new subscription, a resume) no packet of the current layer
+			// comes to trigger the retry below, and a first request merged
+			// into another subscriber's — whose keyframe passed before this
+			// track was attached — would leave it waiting for the next
+			// keyframe the publisher sends on its own (never, for WebRTC
+			// encoders).
+			retry := d.target >= 0 && d.target != d.current && now-d.lastKFReq > int64(keyframeRetry)
+			if retry {
+				d.lastKFReq = now
+			}
+			t := int(d.target)
 			d.mu.Unlock()
+			if retry {
+				d.up.RequestKeyframe(t)
+			}
 			return
 		}
 		detach = d.current >= 0

@@ -1,11 +1,22 @@
 package forward
 
 import (
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/classcast/classcast/sfu/track"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
+
+// pace lets the writer goroutines keep up with a test feeding packets in a
+// loop, as a real publisher's packets are spread in time; a burst would fill
+// the writer queue and drop (the slow-subscriber policy), keyframes included.
+func pace() { time.Sleep(50 * time.Microsecond) }
 
 // forwardLow binds a down track on layer 0 and forwards until it has sent at
 // least n media packets; it returns the track, its sink and the stream.
@@ -21,9 +32,7 @@ func forwardLow(t *testing.T, n int) (*DownTrack, *padSink, *vp8Stream) {
 	for len(sink.snapshot()) < n {
 		l, raw, p := s.next()
 		f.up.WriteRTP(l, raw, p)
-		if l == 0 {
-			waitSent(t, sink, 0)
-		}
+		pace()
 	}
 	waitSent(t, sink, n)
 	return d, sink, s
@@ -53,6 +62,7 @@ func TestRetransmitOnlyTheForwardedLayer(t *testing.T) {
 		}
 		l, raw, p := s.next()
 		d.up.WriteRTP(l, raw, p)
+		pace()
 	}
 	if d.Retransmit(old, &scratch{}) {
 		t.Error("a NACK for layer 0 was answered after the switch to layer 1")
@@ -106,5 +116,46 @@ func TestRTXBudgetRefills(t *testing.T) {
 	}
 	if !b.take(2400, now+10_000_000_000) || b.take(200, now+10_000_000_000) {
 		t.Fatal("a long idle time must not pile up more than the burst")
+	}
+}
+
+// TestKeyframeRequestRepeatedBeforeFirstForward: a subscription that starts
+// after the publisher's keyframe went by waits for the next one. Its first
+// request can be merged into another subscriber's (whose keyframe it
+// missed), so it must keep asking while nothing is forwarded: browsers
+// send keyframes only when asked.
+func TestKeyframeRequestRepeatedBeforeFirstForward(t *testing.T) {
+	var requests [MaxLayers]atomic.Int32
+	up := NewUpTrack(UpTrackConfig{
+		Info: track.Info{SID: "TR_kf", Kind: webrtc.RTPCodecTypeVideo, Simulcast: true,
+			Codec: webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}},
+		Layers:          MaxLayers,
+		RequestKeyframe: func(layer int) { requests[layer].Add(1) },
+	})
+	t.Cleanup(up.Close)
+	s := newVP8Stream(MaxLayers)
+	frame := func() { // one frame of every layer, 30 ms apart
+		for range packetsPerFrame[0] + packetsPerFrame[1] + packetsPerFrame[2] {
+			l, raw, p := s.next()
+			up.WriteRTP(l, raw, p)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	for range 3 { // the keyframe (frame 0) passes before anyone subscribes
+		frame()
+	}
+	d := NewDownTrack(up, livekit.VideoQuality_LOW)
+	if err := d.Bind(&padSink{}, 0x7777, 96, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 40 { // 1.2 s of frames without a keyframe
+		frame()
+	}
+	if got := requests[0].Load(); got < 2 {
+		t.Errorf("%d keyframe requests for layer 0 in 1.2 s of waiting, want it repeated", got)
+	}
+	if d.CurrentLayer() != -1 {
+		t.Fatalf("test setup: forwarding without a keyframe (layer %d)", d.CurrentLayer())
 	}
 }
