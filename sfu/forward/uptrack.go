@@ -183,12 +183,21 @@ func (u *UpTrack) TemporalRates(layer int) (bps [MaxTemporal]uint64, fps [MaxTem
 	return bps, fps, n
 }
 
-// LayerBitrate is the received bitrate of a layer in bits per second.
+// LayerBitrate is the bitrate of a layer in bits per second: as received
+// while it arrives, and as last received while it does not. A layer that
+// stopped is priced at what it cost, not at its decaying rate — a stale,
+// nearly free layer would be chosen and waited for, and one decayed to
+// zero would count as never published, so nobody would ask dynacast for
+// it again. 0 only for a layer never received.
 func (u *UpTrack) LayerBitrate(layer int) uint64 {
 	if layer < 0 || layer >= u.nLayers {
 		return 0
 	}
-	return u.layers[layer].bitrate.Load()
+	l := u.layers[layer]
+	if u.ActiveLayers()&(1<<layer) == 0 {
+		return l.held.Load()
+	}
+	return l.bitrate.Load()
 }
 
 // WriteRTP feeds one received packet of a layer: raw is the packet's bytes
@@ -308,7 +317,11 @@ type upLayer struct {
 	packets    atomic.Uint64
 	bytes      atomic.Uint64
 	bitrate    atomic.Uint64
-	lastPLI    atomic.Int64
+	// held is the bitrate as last measured while packets arrived: what the
+	// layer costs when the publisher sends it again after a pause
+	// (dynacast switched it off, the encoder dropped it under load).
+	held    atomic.Uint64
+	lastPLI atomic.Int64
 
 	// Per VP8 temporal layer (TID) of this stream: bytes and frames
 	// counted by the reader, rates computed by the monitor. temporal is
@@ -419,6 +432,9 @@ func (l *upLayer) updateBitrate(now time.Time) {
 			old := float64(l.bitrate.Load())
 			// Smooth over about a second: simulcast bitrates swing per frame.
 			l.bitrate.Store(uint64(old*0.7 + inst*0.3))
+			if b != l.rateBytes && now.UnixNano()-l.lastPacket.Load() < int64(layerIdleAfter) {
+				l.held.Store(l.bitrate.Load())
+			}
 			l.updateTemporal(now, dt)
 		}
 	}
