@@ -159,8 +159,10 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
       await sleep(1000);
       const second = await audio();
       assert.ok(second.packetsReceived > first.packetsReceived, `${classroomIds[i + 1]}: stage audio keeps arriving`);
-      // The stage classroom's camera: subscribed (strict), decoded (reported — on this 2-core box
-      // running five Chromium pages the allocator sometimes pauses this lowest-priority camera).
+      // The stage classroom's camera: subscribed and decoded. (It used to show nothing now and then:
+      // a classroom subscribing just after another one's keyframe request was merged into that
+      // request, missed its keyframe and never asked again — fixed in sfu/forward, see
+      // TestKeyframeRequestRepeatedBeforeFirstForward. On failure the server's view is printed.)
       const stageView = () => c.page.evaluate((id) => {
         const v = document.querySelector('[data-region="stage-video"] video');
         const p = window.ccApp.classroom.room.remoteParticipants.get(id);
@@ -174,7 +176,7 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
         (s) => Array.isArray(s.pubs) && s.pubs.some((x) => x.startsWith('camera:desired=true:subscribed=true')), { timeoutMs: 20_000 });
       const shown = await waitFor(`${classroomIds[i + 1]} to show the classroom on stage`, stageView, (s) => s.w > 0, { timeoutMs: 20_000 }).then(() => true, () => false);
       if (!shown) {
-        t.diagnostic(`KNOWN: ${classroomIds[i + 1]} shows no decoded frame of the stage camera after 20 s`);
+        t.diagnostic(`${classroomIds[i + 1]} shows no decoded frame of the stage camera after 20 s`);
         t.diagnostic(`  why (server): ${JSON.stringify(await subscriberState(base, classcast.bin, lessonRoom, classroomIds[i + 1], classroomIds[0]))}`);
         t.diagnostic(`  why (client): ${JSON.stringify(await c.page.evaluate(async (id) => {
           const p = window.ccApp.classroom.room.remoteParticipants.get(id);
@@ -186,6 +188,7 @@ test('web app: lesson, meeting and admin pages in Chromium', { timeout: 600_000 
               keyframes: inb.keyFramesDecoded, plis: inb.pliCount, nacks: inb.nackCount, w: inb.frameWidth, codec: inb.codecId } };
         }, classroomIds[0]))}`);
       }
+      assert.ok(shown, `${classroomIds[i + 1]} shows the stage classroom's camera`);
     }
     await asker.screenshot('onstage');
     await others[0].screenshot('onstage');
