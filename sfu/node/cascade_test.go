@@ -435,8 +435,11 @@ func TestCascadeLossyLink(t *testing.T) {
 	m.stop()
 	time.Sleep(time.Second) // retransmissions of the window's last packets
 	dropped, passed := relay.Stats()
-	packets, gaps := m.result()
+	packets, gaps, where := m.resultDetail()
 	rate := float64(gaps) / float64(packets+gaps)
+	if gaps > 0 {
+		t.Logf("never received, per track: %v", where)
+	}
 	t.Logf("relay dropped %d of %d datagrams; classroom got %d distinct packets in the window, %d never arrived (%.2f%%); origin send %+v, NACK packets %+v",
 		dropped, dropped+passed, packets, gaps, 100*rate, origin.cascade.srv.Stats(), origin.cascade.srv.PlaneStats())
 	if packets < 300 {
@@ -502,19 +505,27 @@ func (m *lossMeter) onRTP(t *client.RemoteTrack, p *rtp.Packet) {
 }
 
 func (m *lossMeter) result() (got, missing int) {
+	got, missing, _ = m.resultDetail()
+	return got, missing
+}
+
+// resultDetail also lists, per track, the sequence numbers never received.
+func (m *lossMeter) resultDetail() (got, missing int, gaps map[string][]uint16) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	gaps = map[string][]uint16{}
 	for sid, set := range m.seen {
 		for s := m.first[sid]; ; s++ {
 			if set[s] {
 				got++
 			} else {
 				missing++
+				gaps[sid] = append(gaps[sid], s)
 			}
 			if s == m.last[sid] {
 				break
 			}
 		}
 	}
-	return got, missing
+	return got, missing, gaps
 }

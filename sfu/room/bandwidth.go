@@ -151,7 +151,7 @@ func (b *bandwidth) allocate(now time.Time) {
 	stats := make([]allocator.TrackStats, 0, len(subs))
 	for i, td := range dec.Tracks {
 		s := subs[i]
-		s.apply(td, b.alloc)
+		s.apply(td, b.alloc, b.p.room.cfg.NoCongestionControl)
 		if s.pt != nil {
 			s.pt.setNeed(b.p.sid, allocator.NeedOf(td))
 		}
@@ -281,7 +281,7 @@ func (s *subscription) allocTrack() allocator.Track {
 }
 
 // apply makes the down track follow the allocator's decision.
-func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscriber) {
+func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscriber, noCC bool) {
 	dt := s.down()
 	if dt.Up().Info().Kind.String() == "audio" {
 		return
@@ -293,7 +293,12 @@ func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscr
 	}
 	// Retransmissions get a share of the track's own allocation (see
 	// forward.rtxBudget): plenty for random loss, bounded on a full queue.
-	dt.SetRetransmitRate(int(rtxShare * float64(td.Target.Bitrate)))
+	// Without congestion control there is no estimate to protect: no budget.
+	rtx := int(rtxShare * float64(td.Target.Bitrate))
+	if noCC {
+		rtx = 0
+	}
+	dt.SetRetransmitRate(rtx)
 	s.mu.Lock()
 	changed := s.applied != td.Target.Layer.Spatial+1
 	s.applied = td.Target.Layer.Spatial + 1
