@@ -77,7 +77,7 @@ func TestRetransmitOnlyTheForwardedLayer(t *testing.T) {
 func TestRetransmitBudget(t *testing.T) {
 	d, sink, _ := forwardLow(t, 24)
 	sent := sink.snapshot()[:24]
-	// 6 kB/s: a burst of minRTXBurstBytes (about ten packets), then the rate.
+	// 6 kB/s: a burst of one full-size packet (minRTXBurstBytes), then the rate.
 	d.SetRetransmitRate(48_000)
 	limited := testutil.ToFloat64(d.up.metrics.NACKsLimited)
 	answered := 0
@@ -86,8 +86,8 @@ func TestRetransmitBudget(t *testing.T) {
 			answered++
 		}
 	}
-	if answered < 8 || answered > 12 {
-		t.Errorf("%d of %d NACKs answered in one burst at 48 kbit/s, want the burst allowance (~10)", answered, len(sent))
+	if answered != 1 {
+		t.Errorf("%d of %d NACKs answered in one burst at 48 kbit/s, want 1", answered, len(sent))
 	}
 	if got := testutil.ToFloat64(d.up.metrics.NACKsLimited) - limited; int(got) != len(sent)-answered {
 		t.Errorf("limited NACKs counted %v, want %d", got, len(sent)-answered)
@@ -103,18 +103,18 @@ func TestRetransmitBudget(t *testing.T) {
 func TestRTXBudgetRefills(t *testing.T) {
 	t.Parallel()
 	var b rtxBudget
-	b.setRate(80_000) // 10 kB/s; the burst is the 12 kB minimum
+	b.setRate(80_000) // 10 kB/s: 2.5 kB burst
 	now := int64(1_000_000_000)
-	if !b.take(12_000, now) || b.take(1000, now) {
-		t.Fatal("burst: 12 kB then no 1000 bytes more")
+	if !b.take(2000, now) || b.take(1000, now) {
+		t.Fatal("burst: 2000 bytes then no 1000 more")
 	}
-	if !b.take(1000, now+100_000_000) { // 100 ms: +1000 bytes
+	if !b.take(1000, now+100_000_000) { // 100 ms: +1000 bytes (+500 left)
 		t.Fatal("not refilled after 100 ms")
 	}
 	if b.take(2000, now+200_000_000) {
 		t.Fatal("refilled beyond the rate")
 	}
-	if !b.take(11_000, now+60_000_000_000) || b.take(2000, now+60_000_000_000) {
+	if !b.take(2400, now+10_000_000_000) || b.take(200, now+10_000_000_000) {
 		t.Fatal("a long idle time must not pile up more than the burst")
 	}
 }

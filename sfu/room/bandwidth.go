@@ -147,11 +147,12 @@ func (b *bandwidth) allocate(now time.Time) {
 		estimate = unlimitedBps
 	}
 	dec := b.alloc.Update(now, estimate, tracks)
+	spare := rtxSpare(estimate, dec)
 	snap := Snapshot{EstimateBps: estimate, AllowedBps: dec.AllowedBps}
 	stats := make([]allocator.TrackStats, 0, len(subs))
 	for i, td := range dec.Tracks {
 		s := subs[i]
-		s.apply(td, b.alloc, b.p.room.cfg.NoCongestionControl)
+		s.apply(td, b.alloc, spare, b.p.room.cfg.NoCongestionControl)
 		if s.pt != nil {
 			s.pt.setNeed(b.p.sid, allocator.NeedOf(td))
 		}
@@ -184,6 +185,25 @@ func (b *bandwidth) allocate(now time.Time) {
 			}}},
 		}})
 	}
+}
+
+// rtxSpare is each flowing track's part of the estimate left over by the
+// allocation (for retransmissions; audio takes a part it does not use).
+func rtxSpare(estimate int, dec allocator.Decision) int {
+	used, video := 0, 0
+	for _, td := range dec.Tracks {
+		if td.Target.Paused {
+			continue
+		}
+		used += td.Target.Bitrate
+		if td.Forwarding {
+			video++
+		}
+	}
+	if video == 0 || estimate <= used {
+		return 0
+	}
+	return (estimate - used) / video
 }
 
 // sendPadding spreads the current probe's padding over the padding ticks, as
@@ -281,7 +301,7 @@ func (s *subscription) allocTrack() allocator.Track {
 }
 
 // apply makes the down track follow the allocator's decision.
-func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscriber, noCC bool) {
+func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscriber, spare int, noCC bool) {
 	dt := s.down()
 	if dt.Up().Info().Kind.String() == "audio" {
 		return
@@ -291,10 +311,12 @@ func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscr
 	if td.Target.Paused {
 		return
 	}
-	// Retransmissions get a share of the track's own allocation (see
-	// forward.rtxBudget): plenty for random loss, bounded on a full queue.
-	// Without congestion control there is no estimate to protect: no budget.
-	rtx := int(rtxShare * float64(td.Target.Bitrate))
+	// Retransmissions get a share of the track's own allocation plus its
+	// part of the estimate nothing is allocated to (see forward.rtxBudget):
+	// a healthy link repairs a burst at once, a full queue (no spare) gets
+	// only the share. Without congestion control there is no estimate to
+	// protect: no budget.
+	rtx := int(rtxShare*float64(td.Target.Bitrate)) + spare
 	if noCC {
 		rtx = 0
 	}
