@@ -164,3 +164,32 @@ func TestStandingQueueReleasesProbeFloor(t *testing.T) {
 		t.Errorf("estimate %d under a standing queue right after a probe, want a cut toward 300k", got)
 	}
 }
+
+// A failed probe on a thin link fills its buffer: that standing queue is the
+// probe's own, and the estimate must not be cut below where it was before
+// the probe — on the shaped 300 kbit/s link each failed probe used to cut it
+// under the lowest layer and pause the camera.
+func TestFailedProbeQueueKeepsTheFloor(t *testing.T) {
+	t.Parallel()
+	e := New(Config{InitialBitrate: 250_000, Logger: quietConfig().Logger})
+	var res *ProbeResult
+	e.OnProbeResult(func(r ProbeResult) { res = &r })
+	link := &fifo{rateBps: 300_000, limit: 640 * time.Millisecond, overhead: 100}
+	// Small packets (audio, the lowest layer): a quarter of what the link
+	// carries is per-packet overhead, so 0.85 × the acknowledged rate is
+	// well below the estimate.
+	arr := send(e, link, 0, 100, base, 10*time.Millisecond, 300, nil) // 240 kbit/s, 1 s
+	report(t, e, arr, 10)
+	before := e.Estimate()
+	t1 := base.Add(time.Second)
+	e.StartProbe(3*before, 600*time.Millisecond, t1)
+	arr = send(e, link, 100, 187, t1, 3200*time.Microsecond, 300, nil) // 750 kbit/s for 600 ms
+	arr = append(arr, send(e, link, 287, 300, t1.Add(600*time.Millisecond), 10*time.Millisecond, 300, nil)...)
+	report(t, e, arr, 5)
+	if res == nil || res.Confirmed {
+		t.Fatalf("test setup: probe result %+v", res)
+	}
+	if got := e.Estimate(); got < before*9/10 {
+		t.Errorf("estimate %d after a failed probe's own queue, want ≥ 0.9 × %d", got, before)
+	}
+}

@@ -118,6 +118,7 @@ type Estimator struct {
 	// causes say nothing about the rate the link carried before it.
 	probeFloor        float64
 	probeFloorUntilNs int64
+	floorConfirmed    bool // the floor was raised by a confirmed probe
 	// staleBeforeNs: packets sent before the estimate was last cut do not
 	// count towards the loss window. They were sent at the old rate into
 	// the queue that caused the cut; reported one queue-length later, their
@@ -202,6 +203,7 @@ func (e *Estimator) StartProbe(targetBps int, d time.Duration, now time.Time) in
 	ns := now.UnixNano()
 	e.probe = probeCluster{id: e.nextProbeID, targetBps: targetBps, startNs: ns, endNs: ns + int64(d), active: true}
 	e.probeFloor, e.probeFloorUntilNs = float64(e.estimate), ns+int64(d)+probeResultWaitNs
+	e.floorConfirmed = false
 	return int(e.nextProbeID)
 }
 
@@ -276,10 +278,13 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	draining := standing && u != usageOveruse && e.drainingLocked(minQueue, nowNs)
 	if standing && !draining {
 		u = usageOveruse
-		if !e.probe.active {
-			// A standing queue after a probe is the link changing (a cap,
-			// cross traffic), not a delay wobble: the probe's floor no
-			// longer says anything.
+		if e.floorConfirmed && !e.probe.active {
+			// A standing queue after a confirmed probe is the link
+			// changing (a cap, cross traffic): the probe had just shown
+			// the link carries its rate. Its floor no longer says
+			// anything. (After a failed probe the queue is the probe's
+			// own; that floor stays, or every failed probe on a thin link
+			// cut the estimate below the lowest layer.)
 			e.probeFloorUntilNs = 0
 		}
 	}
@@ -312,6 +317,7 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 			// confirmed probe per backoff. The media that then flows is
 			// what the controllers judge once the hold ends.
 			e.probeFloor = max(e.probeFloor, carried)
+			e.floorConfirmed = true
 		} else {
 			// Keep the floor a little longer, but no higher than the
 			// probe showed the link carries.

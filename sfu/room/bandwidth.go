@@ -23,6 +23,9 @@ const (
 	// rtxShare: retransmission budget per video track, as a fraction of
 	// the bitrate allocated to it.
 	rtxShare = 0.25
+	// rtxSpareMaxQueue: above this queueing delay the unused estimate is
+	// not offered to retransmissions.
+	rtxSpareMaxQueue = 30 * time.Millisecond
 )
 
 // bandwidth is a subscriber's adaptation loop: it divides the connection's
@@ -147,7 +150,13 @@ func (b *bandwidth) allocate(now time.Time) {
 		estimate = unlimitedBps
 	}
 	dec := b.alloc.Update(now, estimate, tracks)
-	spare := rtxSpare(estimate, dec)
+	spare := 0
+	if st := b.est.Stats(); st.QueueDelay < rtxSpareMaxQueue && st.Usage != "overuse" {
+		// Only a link without a queue has spare room: on a full one the
+		// leftover of a coarse allocation is not room, and resends into it
+		// paused the camera at 300 kbit/s.
+		spare = rtxSpare(estimate, dec)
+	}
 	snap := Snapshot{EstimateBps: estimate, AllowedBps: dec.AllowedBps}
 	stats := make([]allocator.TrackStats, 0, len(subs))
 	for i, td := range dec.Tracks {
