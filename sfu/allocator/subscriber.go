@@ -32,6 +32,12 @@ type SubscriberConfig struct {
 	KeyframeRetry time.Duration
 	// ProbeDuration is how long probe padding is sent. It defaults to 1 s.
 	ProbeDuration time.Duration
+	// RetryProbeDuration is the length of a probe after a failed one, until
+	// one confirms. A probe that fails overfills the link's buffer by
+	// (target − link) × duration — on an 80 kbit/s link with a deep buffer,
+	// over a second of queued audio for a 600 ms probe — so a link that
+	// stays bad gets short probes. It defaults to ProbeDuration.
+	RetryProbeDuration time.Duration
 	// ProbeTimeout is how long after a probe ends a missing result counts as
 	// a failure. It defaults to 2 s.
 	ProbeTimeout time.Duration
@@ -72,6 +78,7 @@ func (c SubscriberConfig) withDefaults() SubscriberConfig {
 	def(&c.OscillationWindow, 20*time.Second)
 	def(&c.KeyframeRetry, time.Second)
 	def(&c.ProbeDuration, time.Second)
+	def(&c.RetryProbeDuration, c.ProbeDuration)
 	def(&c.ProbeTimeout, 2*time.Second)
 	def(&c.ProbeBackoff, 5*time.Second)
 	def(&c.MaxProbeBackoff, 10*time.Second)
@@ -158,6 +165,7 @@ type Subscriber struct {
 	lastProbeEnd   time.Time
 	probeConfirmed bool
 	probeMult      float64 // current multiplier (see MaxProbeMultiplier)
+	probeFailed    bool    // the last probe failed (see RetryProbeDuration)
 	nextProbe      time.Time
 	probeBackoff   time.Duration
 
@@ -341,8 +349,12 @@ func (s *Subscriber) maybeProbe(now time.Time, estimate int, alloc Allocation, t
 	}
 	full := s.estimateFor(Allocate(math.MaxInt/2, tracks, s.cfg.Alloc).Total)
 	target := max(need, min(int(s.probeMultiplier()*float64(estimate)), full))
-	s.probeUntil = now.Add(s.cfg.ProbeDuration)
-	return &ProbeRequest{TargetBps: target, PaddingBps: target - alloc.Total, Duration: s.cfg.ProbeDuration}
+	d := s.cfg.ProbeDuration
+	if s.probeFailed {
+		d = s.cfg.RetryProbeDuration
+	}
+	s.probeUntil = now.Add(d)
+	return &ProbeRequest{TargetBps: target, PaddingBps: target - alloc.Total, Duration: d}
 }
 
 func (s *Subscriber) probeMultiplier() float64 {
@@ -364,6 +376,7 @@ func (s *Subscriber) estimateFor(total int) int {
 // failed one backs off further probing.
 func (s *Subscriber) OnProbeResult(now time.Time, confirmed bool) {
 	s.probeUntil, s.lastProbeEnd = time.Time{}, now
+	s.probeFailed = !confirmed
 	if confirmed {
 		s.probeConfirmed = true
 		s.probeMult = min(2*s.probeMultiplier(), s.cfg.MaxProbeMultiplier)

@@ -444,3 +444,31 @@ func TestSubscriberProbeEscalatesWhileConfirmed(t *testing.T) {
 		t.Fatalf("probe after a failed one: target %d, want 2 × 200k", p.TargetBps)
 	}
 }
+
+// After a failed probe the next ones are short until one confirms: a link
+// that stays thin is overfilled less by each attempt.
+func TestSubscriberRetryProbesAreShort(t *testing.T) {
+	t.Parallel()
+	s := NewSubscriber(SubscriberConfig{ProbeDuration: 600 * time.Millisecond, RetryProbeDuration: 200 * time.Millisecond})
+	probeAt := func(d time.Duration) *ProbeRequest {
+		t.Helper()
+		for ; d < time.Minute; d += 100 * time.Millisecond {
+			if p := s.Update(at(d), 100_000, classroom()).Probe; p != nil {
+				return p
+			}
+		}
+		t.Fatal("no probe")
+		return nil
+	}
+	if p := settle(t, s, at(0), 100_000, classroom()).Probe; p == nil || p.Duration != 600*time.Millisecond {
+		t.Fatalf("first probe %+v, want 600ms", p)
+	}
+	s.OnProbeResult(at(time.Second), false)
+	if p := probeAt(time.Second); p.Duration != 200*time.Millisecond {
+		t.Fatalf("probe after a failed one %v, want 200ms", p.Duration)
+	}
+	s.OnProbeResult(at(20*time.Second), true)
+	if p := probeAt(20 * time.Second); p.Duration != 600*time.Millisecond {
+		t.Fatalf("probe after a confirmed one %v, want 600ms", p.Duration)
+	}
+}

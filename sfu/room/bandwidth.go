@@ -82,6 +82,9 @@ func newBandwidth(p *Participant, est *bwe.Estimator) *bandwidth {
 		// 600 ms of padding is still 50+ packets at 700 kbit/s, and a
 		// second of the upgraded layer shows in ten feedback reports.
 		ProbeDuration: 600 * time.Millisecond, ProbeSettle: time.Second,
+		// After a failed probe: ~60 padding packets at 250 kbit/s, and a
+		// third of the overfill on a link that is still thin.
+		RetryProbeDuration: 200 * time.Millisecond,
 	}),
 		poke: make(chan struct{}, 1), fn: make(chan func(), 8), quit: make(chan struct{}), done: make(chan struct{})}
 	est.OnChange(func(int) { b.kick() })
