@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 
 	client "github.com/classcast/classcast/client-sdk/go"
+	"github.com/classcast/classcast/sfu/room"
 )
 
 // TestMuteAndUnpublish: a publisher's mute reaches the others as a
@@ -93,6 +95,30 @@ func TestAdminBandwidthVisible(t *testing.T) {
 	status, body := httpGetBody(t, base+"/api/admin/rooms", jwt)
 	if status != 200 || !strings.Contains(body, `"estimate_bps"`) || !strings.Contains(body, `"pause_reasons"`) {
 		t.Errorf("admin API: %d %s", status, body)
+	}
+	// The publisher's layers: three received video layers, asked for by
+	// dynacast, with their rates.
+	var rooms []AdminRoom
+	if err := json.Unmarshal([]byte(body), &rooms); err != nil {
+		t.Fatal(err)
+	}
+	var video *room.PublishedTrack
+	for _, r := range rooms {
+		for _, p := range r.Participants {
+			for i, pt := range p.Published {
+				if p.Info.Identity == "teacher" && pt.Kind == "video" {
+					video = &p.Published[i]
+				}
+			}
+		}
+	}
+	if video == nil || len(video.Layers) != 3 {
+		t.Fatalf("teacher's video layers in the admin API: %+v", video)
+	}
+	for _, l := range video.Layers {
+		if !l.Active || l.BitrateBps == 0 || !l.Requested {
+			t.Errorf("layer %+v: want active, measured and requested", l)
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package room
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/livekit/protocol/livekit"
 
 	"github.com/classcast/classcast/sfu/allocator"
@@ -29,10 +32,7 @@ type PublishedLayer struct {
 // Published lists the participant's published tracks.
 func (p *Participant) Published() []PublishedTrack {
 	p.mu.Lock()
-	tracks := make([]*publishedTrack, 0, len(p.tracks))
-	for _, t := range p.tracks {
-		tracks = append(tracks, t)
-	}
+	tracks := slices.Collect(maps.Values(p.tracks))
 	p.mu.Unlock()
 	out := make([]PublishedTrack, 0, len(tracks))
 	for _, t := range tracks {
