@@ -45,6 +45,13 @@ func TestResumeAfterSimulatedDrop(t *testing.T) {
 	}
 	sess := srv.Session("carol")
 	waitFor(t, 5*time.Second, "subscriber answer", func() bool { return sess.SubscriberPC().RemoteDescription() != nil })
+	// And the server's data channels on the subscriber connection, which
+	// SyncState lists too (they arrive shortly after the answer).
+	waitFor(t, 5*time.Second, "subscriber data channels", func() bool {
+		room.mu.Lock()
+		defer room.mu.Unlock()
+		return len(room.subDC.infos(livekit.SignalTarget_SUBSCRIBER)) == 2
+	})
 
 	room.SimulateDrop()
 	if full := recv(t, reconnected, "reconnected"); full {
