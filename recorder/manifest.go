@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/classcast/classcast/internal/atomicfile"
 )
 
 // File names inside a recording directory.
@@ -56,35 +58,9 @@ func writeJSONAtomic(dir, name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("recorder: encode %s: %w", name, err)
 	}
-	tmp := filepath.Join(dir, "."+name+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
+	if err := atomicfile.Write(dir, name, b); err != nil {
 		return fmt.Errorf("recorder: write %s: %w", name, err)
 	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("recorder: write %s: %w", name, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("recorder: sync dir: %w", err)
-	}
-	defer d.Close()
-	_ = d.Sync() // best effort: some filesystems refuse directory fsync
 	return nil
 }
 

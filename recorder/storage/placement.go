@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/classcast/classcast/internal/atomicfile"
 )
 
 // PlacementFile is the record, inside an asset directory, of where the
@@ -70,28 +70,8 @@ func writePlacement(dir string, p *Placement) error {
 	if err != nil {
 		return fmt.Errorf("storage: encode placement: %w", err)
 	}
-	tmp := filepath.Join(dir, "."+PlacementFile+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
+	if err := atomicfile.Write(dir, PlacementFile, b); err != nil {
 		return fmt.Errorf("storage: write placement: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, PlacementFile))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("storage: write placement: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: some filesystems refuse directory fsync
-		d.Close()
 	}
 	return nil
 }
