@@ -152,47 +152,44 @@ func applyRecorderFlags(cfg *node.Config, dataDir, record string) {
 	}
 }
 
-// s3FlagSet holds the object storage flags; only flags given on the command
-// line override the config file and the environment.
-type s3FlagSet struct {
-	endpoint, bucket, region, accessKey, secretKey, prefix *string
-	pathStyle, keepLocal                                   *bool
-}
+// s3FlagSet maps each object storage flag to the config field it sets;
+// only flags given on the command line override the config file and the
+// environment.
+type s3FlagSet map[string]func(*node.S3Config)
 
-func s3Flags(fs *flag.FlagSet) *s3FlagSet {
-	return &s3FlagSet{
-		endpoint: fs.String("s3-endpoint", "", "S3-compatible endpoint for finalized recordings: host[:port] (HTTPS) or http(s)://host[:port], e.g. http://127.0.0.1:9000 for MinIO (default: AWS S3)"),
-		bucket:   fs.String("s3-bucket", "", "bucket that finalized recordings are uploaded to and replayed from; empty keeps them on local disk only (the default)"),
-		region:   fs.String("s3-region", "", "region used to sign S3 requests, e.g. us-east-1 (default: asked from the server)"),
-		accessKey: fs.String("s3-access-key", "", "S3 access key ID (default: AWS_ACCESS_KEY_ID); prefer CLASSCAST_S3_ACCESS_KEY or the config file: "+
-			"flags are visible in the process list"),
-		secretKey: fs.String("s3-secret-key", "", "S3 secret access key (default: AWS_SECRET_ACCESS_KEY); prefer CLASSCAST_S3_SECRET_KEY or the config file: "+
-			"flags are visible in the process list"),
-		pathStyle: fs.Bool("s3-path-style", false, "address the bucket as ENDPOINT/BUCKET/KEY instead of BUCKET.ENDPOINT/KEY (MinIO, Ceph RGW and most self-hosted stores need it)"),
-		prefix:    fs.String("s3-prefix", "", "key prefix for all objects, e.g. classcast/ to share a bucket (objects are PREFIX<recording-id>/<file>)"),
-		keepLocal: fs.Bool("s3-keep-local", false, "keep the local copy of a recording after it was uploaded and verified (default: delete it, keeping only manifest.json, final.json and storage.json)"),
+func s3Flags(fs *flag.FlagSet) s3FlagSet {
+	set := s3FlagSet{}
+	str := func(name, usage string, field func(*node.S3Config) *string) {
+		v := fs.String(name, "", usage)
+		set[name] = func(c *node.S3Config) { *field(c) = *v }
 	}
+	boolean := func(name, usage string, field func(*node.S3Config) *bool) {
+		v := fs.Bool(name, false, usage)
+		set[name] = func(c *node.S3Config) { *field(c) = *v }
+	}
+	str("s3-endpoint", "S3-compatible endpoint for finalized recordings: host[:port] (HTTPS) or http(s)://host[:port], e.g. http://127.0.0.1:9000 for MinIO (default: AWS S3)",
+		func(c *node.S3Config) *string { return &c.Endpoint })
+	str("s3-bucket", "bucket that finalized recordings are uploaded to and replayed from; empty keeps them on local disk only (the default)",
+		func(c *node.S3Config) *string { return &c.Bucket })
+	str("s3-region", "region used to sign S3 requests, e.g. us-east-1 (default: asked from the server)",
+		func(c *node.S3Config) *string { return &c.Region })
+	str("s3-access-key", "S3 access key ID (default: AWS_ACCESS_KEY_ID); prefer CLASSCAST_S3_ACCESS_KEY or the config file: "+
+		"flags are visible in the process list", func(c *node.S3Config) *string { return &c.AccessKey })
+	str("s3-secret-key", "S3 secret access key (default: AWS_SECRET_ACCESS_KEY); prefer CLASSCAST_S3_SECRET_KEY or the config file: "+
+		"flags are visible in the process list", func(c *node.S3Config) *string { return &c.SecretKey })
+	boolean("s3-path-style", "address the bucket as ENDPOINT/BUCKET/KEY instead of BUCKET.ENDPOINT/KEY (MinIO, Ceph RGW and most self-hosted stores need it)",
+		func(c *node.S3Config) *bool { return &c.PathStyle })
+	str("s3-prefix", "key prefix for all objects, e.g. classcast/ to share a bucket (objects are PREFIX<recording-id>/<file>)",
+		func(c *node.S3Config) *string { return &c.Prefix })
+	boolean("s3-keep-local", "keep the local copy of a recording after it was uploaded and verified (default: delete it, keeping only manifest.json, final.json and storage.json)",
+		func(c *node.S3Config) *bool { return &c.KeepLocal })
+	return set
 }
 
-func (f *s3FlagSet) apply(fs *flag.FlagSet, c *node.S3Config) {
+func (f s3FlagSet) apply(fs *flag.FlagSet, c *node.S3Config) {
 	fs.Visit(func(fl *flag.Flag) {
-		switch fl.Name {
-		case "s3-endpoint":
-			c.Endpoint = *f.endpoint
-		case "s3-bucket":
-			c.Bucket = *f.bucket
-		case "s3-region":
-			c.Region = *f.region
-		case "s3-access-key":
-			c.AccessKey = *f.accessKey
-		case "s3-secret-key":
-			c.SecretKey = *f.secretKey
-		case "s3-path-style":
-			c.PathStyle = *f.pathStyle
-		case "s3-prefix":
-			c.Prefix = *f.prefix
-		case "s3-keep-local":
-			c.KeepLocal = *f.keepLocal
+		if set := f[fl.Name]; set != nil {
+			set(c)
 		}
 	})
 }
