@@ -23,10 +23,7 @@ func TestStoppedLayerKeepsItsPrice(t *testing.T) {
 	t.Cleanup(up.Close)
 	s := newVP8Stream(MaxLayers)
 	for range 40 { // 1.2 s of all three layers
-		for range packetsPerFrame[0] + packetsPerFrame[1] + packetsPerFrame[2] {
-			l, raw, p := s.next()
-			up.WriteRTP(l, raw, p)
-		}
+		s.writeRound(up)
 		time.Sleep(30 * time.Millisecond)
 	}
 	time.Sleep(2 * monitorEvery)

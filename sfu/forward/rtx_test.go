@@ -136,10 +136,7 @@ func TestKeyframeRequestRepeatedBeforeFirstForward(t *testing.T) {
 	t.Cleanup(up.Close)
 	s := newVP8Stream(MaxLayers)
 	frame := func() { // one frame of every layer, 30 ms apart
-		for range packetsPerFrame[0] + packetsPerFrame[1] + packetsPerFrame[2] {
-			l, raw, p := s.next()
-			up.WriteRTP(l, raw, p)
-		}
+		s.writeRound(up)
 		time.Sleep(30 * time.Millisecond)
 	}
 	for range 3 { // the keyframe (frame 0) passes before anyone subscribes

@@ -62,6 +62,18 @@ func (s *vp8Stream) framePackets(l int) int {
 	return n
 }
 
+// writeRound feeds up one frame of every layer, interleaved as a browser
+// sends them (ends with the top layer's marker).
+func (s *vp8Stream) writeRound(up *UpTrack) {
+	for {
+		l, raw, p := s.next()
+		up.WriteRTP(l, raw, p)
+		if p.Marker && l == s.layers-1 {
+			return
+		}
+	}
+}
+
 // next builds the next packet in s.buf and s.pkt and returns its layer and
 // raw bytes. Frames are interleaved layer by layer, as a browser sends them.
 func (s *vp8Stream) next() (int, []byte, *rtp.Packet) {

@@ -23,13 +23,7 @@ func TestTemporalRatesAndLimit(t *testing.T) {
 	deadline := time.Now().Add(1500 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		for range 2 { // two frames per 33 ms tick
-			for {
-				_, raw, p := s.next()
-				f.up.WriteRTP(0, raw, p)
-				if p.Marker {
-					break
-				}
-			}
+			s.writeRound(f.up)
 		}
 		time.Sleep(33 * time.Millisecond)
 	}
@@ -47,13 +41,7 @@ func TestTemporalRatesAndLimit(t *testing.T) {
 	d.SetMaxTemporal(0)
 	before := len(sink.snapshot())
 	for range 40 {
-		for {
-			_, raw, p := s.next()
-			f.up.WriteRTP(0, raw, p)
-			if p.Marker {
-				break
-			}
-		}
+		s.writeRound(f.up)
 	}
 	time.Sleep(100 * time.Millisecond)
 	got := sink.snapshot()[before:]
