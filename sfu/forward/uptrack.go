@@ -193,11 +193,7 @@ func (u *UpTrack) LayerBitrate(layer int) uint64 {
 	if layer < 0 || layer >= u.nLayers {
 		return 0
 	}
-	l := u.layers[layer]
-	if u.ActiveLayers()&(1<<layer) == 0 {
-		return l.held.Load()
-	}
-	return l.bitrate.Load()
+	return u.layers[layer].price.Load()
 }
 
 // WriteRTP feeds one received packet of a layer: raw is the packet's bytes
@@ -289,6 +285,9 @@ func (u *UpTrack) updateLayers(now time.Time) {
 		l.updateBitrate(now)
 		if last := l.lastPacket.Load(); last != 0 && now.UnixNano()-last < int64(layerIdleAfter) {
 			mask |= 1 << i
+			l.price.Store(l.bitrate.Load())
+		} else {
+			l.price.Store(l.held.Load())
 		}
 	}
 	u.mu.Lock()
@@ -320,7 +319,10 @@ type upLayer struct {
 	// held is the bitrate as last measured while packets arrived: what the
 	// layer costs when the publisher sends it again after a pause
 	// (dynacast switched it off, the encoder dropped it under load).
-	held    atomic.Uint64
+	held atomic.Uint64
+	// price is what LayerBitrate reports, set by the monitor: bitrate while
+	// the layer is active, held after.
+	price   atomic.Uint64
 	lastPLI atomic.Int64
 
 	// Per VP8 temporal layer (TID) of this stream: bytes and frames

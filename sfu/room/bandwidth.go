@@ -188,7 +188,7 @@ func (b *bandwidth) allocate(now time.Time) {
 		b.lastQ = now
 		if st := b.est.Stats(); b.p.log.Enabled(context.Background(), slog.LevelDebug) {
 			b.p.log.Debug("bandwidth", "mode", st.Mode.String(), "estimate", st.Estimate, "delay_based", st.DelayBasedBps,
-				"loss_based", st.LossBasedBps, "acked", st.AckedBps, "loss", st.LossRatio, "usage", st.Usage,
+				"loss_based", st.LossBasedBps, "acked", st.AckedBps, "sent", st.SentBps, "loss", st.LossRatio, "usage", st.Usage,
 				"queue", st.QueueDelay, "rtt", st.RTT, "quality", q.String())
 		}
 		b.p.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_ConnectionQuality{
