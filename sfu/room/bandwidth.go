@@ -164,7 +164,7 @@ func (b *bandwidth) allocate(now time.Time) {
 	stats := make([]allocator.TrackStats, 0, len(subs))
 	for i, td := range dec.Tracks {
 		s := subs[i]
-		s.apply(td, b.alloc, spare, b.p.room.cfg.NoCongestionControl)
+		s.apply(td, &tracks[i], b.alloc, spare, b.p.room.cfg.NoCongestionControl)
 		if s.pt != nil {
 			s.pt.setNeed(b.p.sid, allocator.NeedOf(td))
 		}
@@ -313,7 +313,9 @@ func (s *subscription) allocTrack() allocator.Track {
 }
 
 // apply makes the down track follow the allocator's decision.
-func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscriber, spare int, noCC bool) {
+// tr is the allocator's input for the track, as allocTrack priced it this
+// round.
+func (s *subscription) apply(td allocator.TrackDecision, tr *allocator.Track, alloc *allocator.Subscriber, spare int, noCC bool) {
 	dt := s.down()
 	if dt.Up().Info().Kind.String() == "audio" {
 		return
@@ -342,7 +344,7 @@ func (s *subscription) apply(td allocator.TrackDecision, alloc *allocator.Subscr
 	}
 	// The temporal choice counts only where the layer has temporal layers
 	// (priced in allocTrack); elsewhere every frame is forwarded.
-	if _, _, n := dt.Up().TemporalRates(td.Target.Layer.Spatial); n > 1 {
+	if tr.Bitrates[td.Target.Layer.Spatial][1] > 0 {
 		dt.SetMaxTemporal(td.Target.Layer.Temporal)
 	} else {
 		dt.SetMaxTemporal(forward.MaxTemporal - 1)
