@@ -159,17 +159,16 @@ func (w *adaptWatch) onStreamState(states []*livekit.StreamStateInfo) {
 
 // adaptWindow is what one window measured.
 type adaptWindow struct {
-	audioMaxGap                time.Duration
-	audioExpected, audioRecv   uint64
-	videoExpected, videoRecv   uint64
-	freeze                     time.Duration
-	frames, bytes              uint64
-	width, height              int
-	paused                     bool
-	seconds                    float64
-	reachedAt                  map[int]time.Time
-	pausedAt                   time.Time
-	lastFrameAgo, lastAudioAgo time.Duration
+	audioMaxGap              time.Duration
+	audioExpected, audioRecv uint64
+	videoExpected, videoRecv uint64
+	freeze                   time.Duration
+	frames, bytes            uint64
+	width, height            int
+	paused                   bool
+	seconds                  float64
+	reachedAt                map[int]time.Time
+	pausedAt                 time.Time
 }
 
 // take closes the window at now (gaps still open count up to now) and starts the next one.
@@ -205,16 +204,6 @@ func (w *adaptWatch) current(width int) (reached, paused time.Time, isPaused boo
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.reachedAt[width], w.pausedAt, w.paused, w.width, w.height
-}
-
-// rxKbps is the receive rate over the window so far.
-func (w *adaptWatch) rxKbps(now time.Time) float64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if d := now.Sub(w.markAt).Seconds(); d > 0 {
-		return float64(w.bytes) * 8 / d / 1000
-	}
-	return 0
 }
 
 // totals is every byte received so far and the current width.

@@ -119,5 +119,3 @@ func (c *Config) meeting(room string) scenario {
 	}
 	return scenario{members: members, measuredRole: roleParticipant}
 }
-
-func (s scenario) size() int { return len(s.leaders) + len(s.members) }

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -151,8 +150,3 @@ func decodeSignalResponse(typ websocket.MessageType, data []byte) (*livekit.Sign
 // closeNormal ends the connection with a close handshake; closeNow drops it without one.
 func (c *signalConn) closeNormal() { _ = c.ws.Close(websocket.StatusNormalClosure, "") }
 func (c *signalConn) closeNow()    { _ = c.ws.CloseNow() }
-
-// isNormalClose reports whether err is the peer closing the WebSocket on purpose.
-func isNormalClose(err error) bool {
-	return websocket.CloseStatus(err) == websocket.StatusNormalClosure || errors.Is(err, io.EOF)
-}

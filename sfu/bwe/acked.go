@@ -18,7 +18,6 @@ type ackedRate struct {
 	head, n    int
 	bytes      int
 	latestNs   int64
-	earliestNs int64
 }
 
 func (a *ackedRate) add(arrivalNs int64, size int) {

@@ -2,7 +2,6 @@ package cascade
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -378,5 +377,3 @@ func (l *Link) forget(s *Subscription) {
 	delete(l.subs, s.id)
 	l.mu.Unlock()
 }
-
-var errUnsubscribed = errors.New("cascade: unsubscribed")

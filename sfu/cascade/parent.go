@@ -2,7 +2,6 @@ package cascade
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -190,8 +189,6 @@ func (s *Server) Children() []string {
 	}
 	return out
 }
-
-var errPeerGone = errors.New("cascade: child connection closed")
 
 // SendStats counts media frames over all current children.
 type SendStats struct {

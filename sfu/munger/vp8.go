@@ -59,10 +59,7 @@ type VP8Munger struct {
 	highestIn int64 // newest input picture id, extended
 	floorIn   int64 // first input picture id of the current source
 	delta     int64 // output = input + delta, extended
-	// deltaChangedAt is the newest input picture id dropped on purpose:
-	// a frame older than it that shows up late cannot be given an id.
-	deltaChangedAt int64
-	lastOut        int64
+	lastOut   int64
 
 	tl0Delta   uint8 // output TL0PICIDX = input + tl0Delta
 	lastOutTL0 uint8

@@ -504,11 +504,6 @@ func (m *lossMeter) onRTP(t *client.RemoteTrack, p *rtp.Packet) {
 	set[p.SequenceNumber] = true
 }
 
-func (m *lossMeter) result() (got, missing int) {
-	got, missing, _ = m.resultDetail()
-	return got, missing
-}
-
 // resultDetail also lists, per track, the sequence numbers never received.
 func (m *lossMeter) resultDetail() (got, missing int, gaps map[string][]uint16) {
 	m.mu.Lock()
